@@ -1,0 +1,11 @@
+# Every dependency comes from a Debian package (see scripts/install-deps.sh); nothing is downloaded.
+find_package(Threads REQUIRED)
+find_package(TBB REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+if(SGL_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+endif()

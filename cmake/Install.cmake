@@ -1,0 +1,21 @@
+include(CMakePackageConfigHelpers)
+
+install(TARGETS sgl sgl_static EXPORT sglTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/sgl DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES capi/sgl.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT sglTargets NAMESPACE sgl:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sgl)
+
+configure_package_config_file(cmake/sglConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/sglConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sgl)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/sglConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sglConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/sglConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sgl)
+
+configure_file(cmake/sgl.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sgl.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sgl.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,55 @@
+// ModelConfig: one description of a decoder-only transformer, read from GGUF metadata or an HF
+// config.json. Architecture differences are data (flags), not subclasses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/backend.hpp"
+
+namespace sgl {
+
+enum class RopeScalingType : int { kNone = 0, kLinear = 1, kLlama3 = 2 };
+
+struct RopeScaling {
+  RopeScalingType type = RopeScalingType::kNone;
+  float factor = 1.0f;
+  float low_freq_factor = 1.0f;   // llama3
+  float high_freq_factor = 4.0f;  // llama3
+  int64_t original_context = 8192;  // llama3: original_max_position_embeddings
+};
+
+struct ModelConfig {
+  std::string arch;   // "llama", "qwen2", "qwen3"
+  std::string name;   // general.name / _name_or_path, informational
+  int64_t n_vocab = 0;
+  int64_t n_embd = 0;
+  int64_t n_layer = 0;
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim = 0;
+  int64_t n_rot = 0;  // rotated dims per head
+  int64_t n_ff = 0;
+  int64_t n_ctx_train = 0;
+  float rope_theta = 10000.0f;
+  kernels::RopeStyle rope_style = kernels::RopeStyle::kNorm;
+  RopeScaling rope_scaling;
+  float rms_eps = 1e-5f;
+  bool tied_embeddings = false;
+  bool qkv_bias = false;
+  bool qk_norm = false;
+
+  // Throws sgl::Error(kInvalidArgument) naming the inconsistent field.
+  void validate() const;
+  std::string summary() const;
+};
+
+// Architectures this build runs: llama (Llama 2/3, TinyLlama, Mistral w/o sliding window), qwen2, qwen3.
+bool is_supported_arch(const std::string& arch);
+
+// Llama 3.1-style per-pair rope frequency divisors computed from the scaling parameters
+// (what GGUF stores as rope_freqs.weight).
+std::vector<float> llama3_rope_factors(const ModelConfig& c);
+
+}  // namespace sgl

@@ -1,0 +1,129 @@
+// The internal device interface. The transformer forward pass is written against it; a device
+// (cpu, ref, gcu) implements it. Kernels know tensors and numbers only: never requests, tokens
+// or tokenizers.
+//
+// Conventions:
+//  - Activations are F32, row-major, one row per token.
+//  - A weight matrix W has `rows` output features and `cols` input features, stored row-major
+//    in its dtype (quantized types are blocked along `cols`); matmul computes y = x · Wᵀ, i.e.
+//    y[t][r] = Σ_c x[t][c] · W[r][c]. This is GGUF's layout ([in, out] dims, ne0 = cols).
+//  - Pointers handed to an op live in the backend's memory (host memory for cpu/ref).
+//  - Ops may run in parallel internally; calls themselves are issued from one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "kernels/dtype.hpp"
+
+namespace sgl::kernels {
+
+struct WeightView {
+  const void* data = nullptr;
+  DType dtype = DType::F32;
+  int64_t rows = 0;  // output features
+  int64_t cols = 0;  // input features; a multiple of the dtype's block size
+};
+
+enum class RopeStyle : int {
+  kNorm = 0,  // rotate adjacent pairs (2i, 2i+1) — GGUF llama
+  kNeox = 1,  // rotate (i, i + n_rot/2) — GGUF qwen2/qwen3, HF layout
+};
+
+struct RopeParams {
+  int head_dim = 0;
+  int n_rot = 0;            // rotated dims per head (≤ head_dim); the rest pass through
+  float theta = 10000.0f;   // base frequency
+  float freq_scale = 1.0f;  // linear rope scaling: angle *= freq_scale (= 1/factor)
+  RopeStyle style = RopeStyle::kNorm;
+  const float* freq_factors = nullptr;  // optional, n_rot/2 values: angle_i /= freq_factors[i]
+};
+
+// K and V storage of one layer. Slot s (a token's place in the pool) holds
+// k[s][n_kv_heads][head_dim] and v likewise, in `dtype` (F32, F16 or BF16).
+// Slot s lives on page s / page_size.
+struct KvLayer {
+  void* k = nullptr;
+  void* v = nullptr;
+  DType dtype = DType::F16;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+  int page_size = 1;
+  int64_t n_slots = 0;
+};
+
+// One sequence of an attention call. Its q_len query rows start at row q_start of q/out and sit
+// at kv positions kv_len - q_len .. kv_len - 1 (causal: query i sees positions ≤ its own).
+// KV position p is stored in slot pages[p / page_size] * page_size + p % page_size.
+struct AttnSeq {
+  int32_t q_start = 0;
+  int32_t q_len = 0;
+  int32_t kv_len = 0;
+  const int32_t* pages = nullptr;
+};
+
+struct BackendOptions {
+  int threads = 0;   // 0 = all hardware threads
+  std::string isa;   // "" = best available; or "scalar", "avx2", "avx512" (also env SGL_ISA)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string_view name() const = 0;
+  // A short description: ISA in use, thread count.
+  virtual std::string describe() const = 0;
+  virtual int threads() const = 0;
+
+  // Memory in the device's address space. Returned memory is 64-byte aligned.
+  virtual void* alloc(size_t bytes) = 0;
+  virtual void free(void* p) = 0;
+  virtual void copy_to_device(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
+
+  // y[m][w.rows] = x[m][w.cols] · Wᵀ.
+  virtual void matmul(const float* x, int64_t m, const WeightView& w, float* y) = 0;
+  // y[r] = x[r] / sqrt(mean(x[r]²) + eps) * weight, for `rows` rows of `dim`; y may alias x.
+  virtual void rms_norm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim,
+                        float eps) = 0;
+  // In place on x[n_tokens][n_heads][head_dim]; token t rotates by positions[t].
+  virtual void rope(float* x, int64_t n_tokens, int n_heads, const int32_t* positions,
+                    const RopeParams& p) = 0;
+  // out[i] = silu(gate[i]) * up[i]; out may alias gate.
+  virtual void swiglu(const float* gate, const float* up, float* out, int64_t n) = 0;
+  // y[i] += x[i].
+  virtual void add(float* y, const float* x, int64_t n) = 0;
+  // y[r][c] += bias[c].
+  virtual void add_bias(float* y, const float* bias, int64_t rows, int64_t dim) = 0;
+  // out[i] = row ids[i] of the table, dequantized to F32 (out is n × table.cols).
+  virtual void embedding(const WeightView& table, const int32_t* ids, int64_t n, float* out) = 0;
+  // Store K/V rows (k, v: n_tokens × n_kv_heads*head_dim, F32) into their slots.
+  virtual void kv_store(const KvLayer& kv, const float* k, const float* v, const int32_t* slots,
+                        int64_t n_tokens) = 0;
+  // Causal scaled-dot-product attention with GQA (query head h uses KV head
+  // h / (n_heads / n_kv_heads)). q, out: rows × n_heads*head_dim.
+  virtual void attention(const float* q, const KvLayer& kv, std::span<const AttnSeq> seqs,
+                         int n_heads, float scale, float* out) = 0;
+};
+
+constexpr int kBackendApiVersion = 1;
+
+struct BackendEntry {
+  const char* name;
+  int api_version;
+  std::unique_ptr<Backend> (*create)(const BackendOptions&);
+};
+
+// The explicit list of backends compiled into this build (no static self-registration).
+std::span<const BackendEntry> backend_registry();
+
+// `device` is a backend name, optionally with an index ("cpu", "ref", "gcu:0").
+// Throws sgl::Error(kUnsupported) naming the device and the available ones.
+std::unique_ptr<Backend> create_backend(std::string_view device, const BackendOptions& opts = {});
+
+}  // namespace sgl::kernels
