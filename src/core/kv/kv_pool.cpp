@@ -1,0 +1,73 @@
+#include "core/kv/kv_pool.hpp"
+
+#include "core/support/check.hpp"
+
+namespace sgl {
+
+size_t KvPool::bytes_per_token(const KvPoolConfig& c) {
+  return 2ull * c.n_layers * c.n_kv_heads * c.head_dim * kernels::row_bytes(c.dtype, 1);
+}
+
+KvPool::KvPool(const KvPoolConfig& config, kernels::Backend& backend) : config_(config), backend_(backend) {
+  using kernels::DType;
+  if (config.dtype != DType::F32 && config.dtype != DType::F16 && config.dtype != DType::BF16)
+    SGL_THROW(Status::kUnsupported, "KV cache dtype {} is not supported (f32, f16, bf16)", kernels::dtype_name(config.dtype));
+  if (config.page_size <= 0 || config.n_pages <= 0 || config.n_layers <= 0)
+    SGL_THROW(Status::kInvalidArgument, "KV pool needs positive page size, page count and layers (got {}, {}, {})",
+              config.page_size, config.n_pages, config.n_layers);
+  if (config.n_pages > INT32_MAX / config.page_size)
+    SGL_THROW(Status::kInvalidArgument, "KV pool of {} pages x {} tokens is too large", config.n_pages, config.page_size);
+  const int64_t slots = config.n_pages * config.page_size;
+  const size_t bytes = static_cast<size_t>(slots) * config.n_kv_heads * config.head_dim * kernels::row_bytes(config.dtype, 1);
+  layers_.reserve(config.n_layers);
+  try {
+    for (int l = 0; l < config.n_layers; ++l) {
+      kernels::KvLayer kv;
+      kv.k = backend.alloc(bytes);
+      kv.v = backend.alloc(bytes);
+      kv.dtype = config.dtype;
+      kv.n_kv_heads = config.n_kv_heads;
+      kv.head_dim = config.head_dim;
+      kv.page_size = config.page_size;
+      kv.n_slots = slots;
+      layers_.push_back(kv);
+    }
+  } catch (...) {
+    for (auto& kv : layers_) {
+      backend.free(kv.k);
+      backend.free(kv.v);
+    }
+    throw;
+  }
+  free_.reserve(config.n_pages);
+  for (int64_t p = config.n_pages - 1; p >= 0; --p) free_.push_back(static_cast<int32_t>(p));
+  allocated_.assign(config.n_pages, 0);
+}
+
+KvPool::~KvPool() {
+  for (auto& kv : layers_) {
+    backend_.free(kv.k);
+    backend_.free(kv.v);
+  }
+}
+
+bool KvPool::alloc(int64_t n, std::vector<int32_t>& out) {
+  if (n < 0 || n > free_pages()) return false;
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t p = free_.back();
+    free_.pop_back();
+    allocated_[p] = 1;
+    out.push_back(p);
+  }
+  return true;
+}
+
+void KvPool::free(std::span<const int32_t> pages) {
+  for (int32_t p : pages) {
+    SGL_CHECK(p >= 0 && p < total_pages() && allocated_[p], "freeing KV page {} that is not allocated", p);
+    allocated_[p] = 0;
+    free_.push_back(p);
+  }
+}
+
+}  // namespace sgl

@@ -1,0 +1,97 @@
+#include "core/model/transformer.hpp"
+
+#include <cmath>
+
+#include "core/support/check.hpp"
+
+namespace sgl {
+namespace {
+enum Scratch : size_t { kX, kH, kQ, kK, kV, kAttn, kGate, kUp, kOut, kCount };
+}  // namespace
+
+Transformer::Transformer(std::shared_ptr<const LoadedModel> model, kernels::Backend& backend)
+    : model_(std::move(model)), backend_(backend) {
+  const ModelConfig& c = model_->config;
+  c.validate();
+  w_ = resolve_weights(c, *model_->tensors);
+  rope_.head_dim = static_cast<int>(c.head_dim);
+  rope_.n_rot = static_cast<int>(c.n_rot);
+  rope_.theta = c.rope_theta;
+  rope_.style = c.rope_style;
+  rope_.freq_scale = c.rope_scaling.type == RopeScalingType::kLinear ? 1.0f / c.rope_scaling.factor : 1.0f;
+  rope_.freq_factors = w_.rope_factors.empty() ? nullptr : w_.rope_factors.data();
+  scratch_.resize(kCount);
+}
+
+float* Transformer::scratch(size_t slot, size_t n) {
+  auto& v = scratch_[slot];
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+void Transformer::forward(const ForwardBatch& b, const std::vector<kernels::KvLayer>& kv, float* logits) {
+  const ModelConfig& c = model_->config;
+  kernels::Backend& be = backend_;
+  const int64_t n = b.n_tokens();
+  if (n == 0) return;
+  SGL_CHECK(static_cast<int64_t>(kv.size()) == c.n_layer, "KV pool has {} layers, model {}", kv.size(), c.n_layer);
+  SGL_CHECK(b.positions.size() == b.tokens.size() && b.slots.size() == b.tokens.size(), "ragged forward batch");
+  for (int32_t t : b.tokens)
+    if (t < 0 || t >= c.n_vocab) SGL_THROW(Status::kInvalidArgument, "token id {} is outside the vocabulary (0..{})", t, c.n_vocab - 1);
+
+  const int64_t E = c.n_embd, H = c.n_head, KV = c.n_head_kv, hd = c.head_dim;
+  const int64_t qw = H * hd, kvw = KV * hd, F = c.n_ff;
+  float* x = scratch(kX, n * E);
+  float* h = scratch(kH, n * E);
+  float* q = scratch(kQ, n * qw);
+  float* k = scratch(kK, n * kvw);
+  float* v = scratch(kV, n * kvw);
+  float* attn = scratch(kAttn, n * qw);
+  float* gate = scratch(kGate, n * F);
+  float* up = scratch(kUp, n * F);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+
+  be.embedding(w_.tok_embd, b.tokens.data(), n, x);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& L = w_.layers[l];
+    be.rms_norm(x, L.attn_norm.data(), h, n, E, c.rms_eps);
+    be.matmul(h, n, L.wq, q);
+    be.matmul(h, n, L.wk, k);
+    be.matmul(h, n, L.wv, v);
+    if (c.qkv_bias) {
+      be.add_bias(q, L.bq.data(), n, qw);
+      be.add_bias(k, L.bk.data(), n, kvw);
+      be.add_bias(v, L.bv.data(), n, kvw);
+    }
+    if (c.qk_norm) {
+      be.rms_norm(q, L.q_norm.data(), q, n * H, hd, c.rms_eps);
+      be.rms_norm(k, L.k_norm.data(), k, n * KV, hd, c.rms_eps);
+    }
+    be.rope(q, n, static_cast<int>(H), b.positions.data(), rope_);
+    be.rope(k, n, static_cast<int>(KV), b.positions.data(), rope_);
+    be.kv_store(kv[l], k, v, b.slots.data(), n);
+    be.attention(q, kv[l], b.seqs, static_cast<int>(H), scale, attn);
+    be.matmul(attn, n, L.wo, h);
+    be.add(x, h, n * E);
+
+    be.rms_norm(x, L.ffn_norm.data(), h, n, E, c.rms_eps);
+    be.matmul(h, n, L.w_gate, gate);
+    be.matmul(h, n, L.w_up, up);
+    be.swiglu(gate, up, gate, n * F);
+    be.matmul(gate, n, L.w_down, h);
+    be.add(x, h, n * E);
+  }
+
+  const auto nl = static_cast<int64_t>(b.logit_rows.size());
+  if (nl == 0) return;
+  float* rows = scratch(kOut, nl * E);
+  for (int64_t i = 0; i < nl; ++i) {
+    int32_t r = b.logit_rows[i];
+    SGL_CHECK(r >= 0 && r < n, "logit row {} outside the batch of {}", r, n);
+    std::copy(x + r * E, x + (r + 1) * E, rows + i * E);
+  }
+  be.rms_norm(rows, w_.output_norm.data(), rows, nl, E, c.rms_eps);
+  be.matmul(rows, nl, w_.output, logits);
+}
+
+}  // namespace sgl

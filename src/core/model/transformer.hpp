@@ -1,0 +1,38 @@
+// Transformer: the decoder forward pass shared by llama, qwen2 and qwen3, driven by
+// ModelConfig flags. One call computes a whole mixed batch (prefill chunks and decode tokens of
+// many sequences), so weights are read once per step.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/model/forward_batch.hpp"
+#include "core/model/model_loader.hpp"
+#include "core/model/model_weights.hpp"
+#include "kernels/backend.hpp"
+
+namespace sgl {
+
+class Transformer {
+ public:
+  // Keeps `model` (its tensors) alive. Throws sgl::Error if tensors are missing or misshapen.
+  Transformer(std::shared_ptr<const LoadedModel> model, kernels::Backend& backend);
+
+  const ModelConfig& config() const { return model_->config; }
+  kernels::Backend& backend() const { return backend_; }
+
+  // Writes batch.logit_rows.size() × n_vocab logits (host memory) and stores the batch's K/V in
+  // `kv` (one KvLayer per model layer, from a KvPool).
+  void forward(const ForwardBatch& batch, const std::vector<kernels::KvLayer>& kv, float* logits);
+
+ private:
+  float* scratch(size_t slot, size_t n);
+
+  std::shared_ptr<const LoadedModel> model_;
+  kernels::Backend& backend_;
+  ModelWeights w_;
+  kernels::RopeParams rope_;
+  std::vector<std::vector<float>> scratch_;
+};
+
+}  // namespace sgl
