@@ -125,15 +125,20 @@ class Parser {
 
 GgufFile GgufFile::open(const std::string& path, const ReadOptions& opts) {
   auto map = std::make_shared<MappedFile>(path);
-  GgufFile f = parse(map->data(), map->size(), opts);
+  GgufFile f = parse_named(map->data(), map->size(), opts, path);
   f.map_ = std::move(map);
   f.path_ = path;
   return f;
 }
 
 GgufFile GgufFile::parse(const uint8_t* data, size_t size, const ReadOptions& opts) {
+  return parse_named(data, size, opts, "<buffer>");
+}
+
+GgufFile GgufFile::parse_named(const uint8_t* data, size_t size, const ReadOptions& opts, const std::string& name) {
   GgufFile f;
-  Parser p(data, size, "<buffer>");
+  f.path_ = name;
+  Parser p(data, size, name);
   if (size < 4 || std::memcmp(data, "GGUF", 4) != 0) {
     if (size >= 4 && std::memcmp(data, "FUGG", 4) == 0) p.fail("big-endian GGUF files are not supported");
     p.fail("not a GGUF file (bad magic)");
@@ -184,13 +189,18 @@ GgufFile GgufFile::parse(const uint8_t* data, size_t size, const ReadOptions& op
     if (!info) p.fail(fmt::format("tensor '{}' has unknown type id {}", t.name, type_id));
     if (!info->supported && !opts.allow_unsupported_types)
       throw Error(Status::kUnsupported,
-                  fmt::format("GGUF tensor '{}' has type {} (id {}), which this build does not support", t.name,
-                              info->name, type_id));
+                  fmt::format("GGUF '{}': tensor '{}' has type {} (id {}), which this build does not support",
+                              name, t.name, info->name, type_id));
     t.dtype = static_cast<kernels::DType>(type_id);
     if (t.dims[0] % info->block_elems != 0)
       p.fail(fmt::format("tensor '{}' row length {} is not a multiple of the {} block size {}", t.name, t.dims[0],
                          info->name, info->block_elems));
-    t.nbytes = static_cast<uint64_t>(n_el / info->block_elems) * static_cast<uint64_t>(info->block_bytes);
+    // n_el < 2^63 but bytes per element can reach 8: check before multiplying, or a huge tensor
+    // would wrap to a small size and pass the end-of-file check below.
+    uint64_t n_blocks = static_cast<uint64_t>(n_el / info->block_elems);
+    if (n_blocks > size / static_cast<uint64_t>(info->block_bytes))
+      p.fail(fmt::format("tensor '{}' of {} elements of {} is larger than the whole file", t.name, n_el, info->name));
+    t.nbytes = n_blocks * static_cast<uint64_t>(info->block_bytes);
     t.offset = p.read<uint64_t>("tensor offset");
     if (t.offset % f.alignment_ != 0)
       p.fail(fmt::format("tensor '{}' offset {} is not aligned to {}", t.name, t.offset, f.alignment_));
@@ -204,9 +214,9 @@ GgufFile GgufFile::parse(const uint8_t* data, size_t size, const ReadOptions& op
   for (TensorInfo& t : f.tensors_) {
     if (t.offset > data_size || t.nbytes > data_size - t.offset)
       throw Error(Status::kParseError,
-                  fmt::format("GGUF: tensor '{}' ({} bytes at data offset {}) extends past the end of the file "
+                  fmt::format("GGUF '{}': tensor '{}' ({} bytes at data offset {}) extends past the end of the file "
                               "(data section is {} bytes)",
-                              t.name, t.nbytes, t.offset, data_size),
+                              name, t.name, t.nbytes, t.offset, data_size),
                   static_cast<int64_t>(data_start + t.offset));
     t.data = data + data_start + t.offset;
   }

@@ -67,6 +67,9 @@ class GgufFile {
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
 
+  // parse() with a name for error messages (open() passes the path).
+  static GgufFile parse_named(const uint8_t* data, size_t size, const ReadOptions& opts, const std::string& name);
+
   friend class Parser;
 };
 

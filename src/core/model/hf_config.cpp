@@ -1,0 +1,160 @@
+// ModelConfig from a Hugging Face config.json (LlamaForCausalLM, MistralForCausalLM,
+// Qwen2ForCausalLM, Qwen3ForCausalLM). Defaults are those of the transformers config classes.
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/model/hf_json.hpp"
+#include "core/model/model_loader.hpp"
+#include "core/support/check.hpp"
+
+namespace sgl {
+namespace {
+
+using nlohmann::json;
+
+struct Reader {
+  const json& j;
+  std::string src;
+
+  [[noreturn]] void bad(const std::string& key, const char* want) const {
+    SGL_THROW(Status::kParseError, "{}: '{}' must be {} (found {})", src, key, want, j.at(key).dump());
+  }
+  bool has(const std::string& key) const { return j.contains(key) && !j.at(key).is_null(); }
+
+  int64_t integer(const std::string& key, std::optional<int64_t> fallback) const {
+    if (!has(key)) {
+      if (fallback) return *fallback;
+      SGL_THROW(Status::kParseError, "{}: required key '{}' is missing", src, key);
+    }
+    const json& v = j.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
+      bad(key, "an integer in 0..2^31");
+    return v.get<int64_t>();
+  }
+  double number(const std::string& key, double fallback) const {
+    if (!has(key)) return fallback;
+    if (!j.at(key).is_number()) bad(key, "a number");
+    return j.at(key).get<double>();
+  }
+  bool boolean(const std::string& key, bool fallback) const {
+    if (!has(key)) return fallback;
+    if (!j.at(key).is_boolean()) bad(key, "true or false");
+    return j.at(key).get<bool>();
+  }
+};
+
+struct ArchDefaults {
+  const char* hf_name;
+  const char* arch;
+  int64_t max_pos;
+  bool qkv_bias;
+  bool qk_norm;
+};
+
+constexpr ArchDefaults kArchs[] = {
+    {"LlamaForCausalLM", "llama", 2048, false, false},
+    {"MistralForCausalLM", "llama", 4096 * 32, false, false},
+    {"Qwen2ForCausalLM", "qwen2", 32768, true, false},
+    {"Qwen3ForCausalLM", "qwen3", 32768, false, true},
+};
+
+void read_rope_scaling(const Reader& r, ModelConfig& c) {
+  if (!r.has("rope_scaling")) return;
+  const json& s = r.j.at("rope_scaling");
+  if (!s.is_object()) r.bad("rope_scaling", "an object or null");
+  Reader rs{s, r.src + " rope_scaling"};
+  std::string type;
+  for (const char* k : {"rope_type", "type"}) {
+    if (rs.has(k)) {
+      if (!s.at(k).is_string()) rs.bad(k, "a string");
+      type = s.at(k).get<std::string>();
+      break;
+    }
+  }
+  if (type.empty() || type == "default") return;
+  double factor = rs.number("factor", 1.0);
+  if (!(factor > 0)) SGL_THROW(Status::kParseError, "{}: rope_scaling factor {} must be positive", r.src, factor);
+  if (type == "linear") {
+    c.rope_scaling.type = RopeScalingType::kLinear;
+    c.rope_scaling.factor = static_cast<float>(factor);
+  } else if (type == "llama3") {
+    c.rope_scaling.type = RopeScalingType::kLlama3;
+    c.rope_scaling.factor = static_cast<float>(factor);
+    c.rope_scaling.low_freq_factor = static_cast<float>(rs.number("low_freq_factor", 1.0));
+    c.rope_scaling.high_freq_factor = static_cast<float>(rs.number("high_freq_factor", 4.0));
+    c.rope_scaling.original_context = rs.integer("original_max_position_embeddings", 8192);
+    if (!(c.rope_scaling.high_freq_factor > c.rope_scaling.low_freq_factor) || !(c.rope_scaling.low_freq_factor > 0) ||
+        c.rope_scaling.original_context <= 0)
+      SGL_THROW(Status::kParseError,
+                "{}: llama3 rope_scaling needs 0 < low_freq_factor < high_freq_factor and a positive "
+                "original_max_position_embeddings (found {}, {}, {})",
+                r.src, c.rope_scaling.low_freq_factor, c.rope_scaling.high_freq_factor, c.rope_scaling.original_context);
+  } else {
+    SGL_THROW(Status::kUnsupported, "{}: rope_scaling type '{}' is not supported (linear, llama3)", r.src, type);
+  }
+}
+
+}  // namespace
+
+ModelConfig config_from_hf_dir(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "config.json").string();
+  json j = hf::read_json_file(path);
+  if (!j.is_object()) SGL_THROW(Status::kParseError, "{}: not a JSON object", path);
+  Reader r{j, path};
+
+  if (!r.has("architectures") || !j.at("architectures").is_array() || j.at("architectures").empty() ||
+      !j.at("architectures")[0].is_string())
+    SGL_THROW(Status::kParseError, "{}: 'architectures' must be a non-empty list of names", path);
+  const std::string hf_arch = j.at("architectures")[0].get<std::string>();
+  const ArchDefaults* a = nullptr;
+  for (const auto& d : kArchs)
+    if (hf_arch == d.hf_name) a = &d;
+  if (!a)
+    SGL_THROW(Status::kUnsupported,
+              "{}: architecture '{}' is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
+              "Qwen3ForCausalLM)",
+              path, hf_arch);
+
+  ModelConfig c;
+  c.arch = a->arch;
+  if (r.has("_name_or_path") && j.at("_name_or_path").is_string()) c.name = j.at("_name_or_path").get<std::string>();
+  c.n_vocab = r.integer("vocab_size", std::nullopt);
+  c.n_embd = r.integer("hidden_size", std::nullopt);
+  c.n_ff = r.integer("intermediate_size", std::nullopt);
+  c.n_layer = r.integer("num_hidden_layers", std::nullopt);
+  c.n_head = r.integer("num_attention_heads", std::nullopt);
+  if (c.n_head == 0) SGL_THROW(Status::kParseError, "{}: num_attention_heads must be positive", path);
+  c.n_head_kv = r.integer("num_key_value_heads", c.n_head);
+  c.head_dim = r.integer("head_dim", c.n_embd / c.n_head);
+  c.n_rot = c.head_dim;
+  c.n_ctx_train = r.integer("max_position_embeddings", a->max_pos);
+  c.rope_theta = static_cast<float>(r.number("rope_theta", 10000.0));
+  c.rms_eps = static_cast<float>(r.number("rms_norm_eps", 1e-6));
+  c.tied_embeddings = r.boolean("tie_word_embeddings", false);
+  // Every HF checkpoint stores q/k rows in the rotate-half layout, llama included (llama.cpp's
+  // converter permutes them to the pairwise layout; we keep them and rotate halves instead).
+  c.rope_style = kernels::RopeStyle::kNeox;
+  c.qkv_bias = a->qkv_bias || r.boolean("attention_bias", false);
+  c.qk_norm = a->qk_norm;
+
+  // Sliding-window attention is not implemented: refuse models that depend on it.
+  bool sliding = r.has("sliding_window");
+  if (c.arch != "llama") sliding = sliding && r.boolean("use_sliding_window", false);
+  if (sliding) {
+    int64_t w = r.integer("sliding_window", std::nullopt);
+    if (w < c.n_ctx_train)
+      SGL_THROW(Status::kUnsupported,
+                "{}: sliding_window {} is smaller than max_position_embeddings {}; sliding-window attention is not "
+                "supported",
+                path, w, c.n_ctx_train);
+  }
+  read_rope_scaling(r, c);
+  c.validate();
+  return c;
+}
+
+}  // namespace sgl

@@ -1,0 +1,74 @@
+#include "core/model/hf_names.hpp"
+
+#include <charconv>
+
+namespace sgl::hf {
+namespace {
+
+struct Pair {
+  std::string_view hf;
+  std::string_view gguf;
+};
+
+// Per-layer suffixes: model.layers.N.<hf> <-> blk.N.<gguf>.
+constexpr Pair kLayer[] = {
+    {"self_attn.q_proj.weight", "attn_q.weight"},
+    {"self_attn.k_proj.weight", "attn_k.weight"},
+    {"self_attn.v_proj.weight", "attn_v.weight"},
+    {"self_attn.o_proj.weight", "attn_output.weight"},
+    {"self_attn.q_proj.bias", "attn_q.bias"},
+    {"self_attn.k_proj.bias", "attn_k.bias"},
+    {"self_attn.v_proj.bias", "attn_v.bias"},
+    {"self_attn.o_proj.bias", "attn_output.bias"},
+    {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+    {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+    {"mlp.gate_proj.weight", "ffn_gate.weight"},
+    {"mlp.up_proj.weight", "ffn_up.weight"},
+    {"mlp.down_proj.weight", "ffn_down.weight"},
+    {"input_layernorm.weight", "attn_norm.weight"},
+    {"post_attention_layernorm.weight", "ffn_norm.weight"},
+};
+
+constexpr Pair kGlobal[] = {
+    {"model.embed_tokens.weight", "token_embd.weight"},
+    {"model.norm.weight", "output_norm.weight"},
+    {"lm_head.weight", "output.weight"},
+};
+
+// Splits "<prefix>N.<rest>" into N and rest; false when the name does not have that form.
+bool split_layer(std::string_view name, std::string_view prefix, long* layer, std::string_view* rest) {
+  if (name.substr(0, prefix.size()) != prefix) return false;
+  name.remove_prefix(prefix.size());
+  size_t dot = name.find('.');
+  if (dot == 0 || dot == std::string_view::npos || dot > 6) return false;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + dot, *layer);
+  if (ec != std::errc() || p != name.data() + dot || *layer < 0) return false;
+  *rest = name.substr(dot + 1);
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> gguf_name(std::string_view hf_name) {
+  for (const Pair& p : kGlobal)
+    if (p.hf == hf_name) return std::string(p.gguf);
+  long layer;
+  std::string_view rest;
+  if (!split_layer(hf_name, "model.layers.", &layer, &rest)) return std::nullopt;
+  for (const Pair& p : kLayer)
+    if (p.hf == rest) return "blk." + std::to_string(layer) + "." + std::string(p.gguf);
+  return std::nullopt;
+}
+
+std::optional<std::string> hf_name(std::string_view gguf_name) {
+  for (const Pair& p : kGlobal)
+    if (p.gguf == gguf_name) return std::string(p.hf);
+  long layer;
+  std::string_view rest;
+  if (!split_layer(gguf_name, "blk.", &layer, &rest)) return std::nullopt;
+  for (const Pair& p : kLayer)
+    if (p.gguf == rest) return "model.layers." + std::to_string(layer) + "." + std::string(p.hf);
+  return std::nullopt;
+}
+
+}  // namespace sgl::hf

@@ -1,0 +1,18 @@
+// Hugging Face <-> GGUF tensor names for the llama / qwen2 / qwen3 family.
+// model.layers.N.self_attn.q_proj.weight <-> blk.N.attn_q.weight, and so on.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sgl::hf {
+
+// The GGUF name of an HF tensor, or nullopt when the name is not one the forward pass uses
+// (e.g. rotary_emb.inv_freq buffers, or another architecture's tensors).
+std::optional<std::string> gguf_name(std::string_view hf_name);
+
+// The HF name of a GGUF tensor, or nullopt when HF has no such tensor (rope_freqs.weight).
+std::optional<std::string> hf_name(std::string_view gguf_name);
+
+}  // namespace sgl::hf

@@ -1,0 +1,54 @@
+#include "core/model/tensor_layout.hpp"
+
+#include "core/support/check.hpp"
+
+namespace sgl {
+
+std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
+  const int64_t q_dim = c.n_head * c.head_dim;
+  const int64_t kv_dim = c.n_head_kv * c.head_dim;
+  std::vector<TensorSpec> out;
+  out.push_back({"token_embd.weight", {c.n_embd, c.n_vocab}, true});
+  if (c.rope_scaling.type == RopeScalingType::kLlama3) out.push_back({"rope_freqs.weight", {c.n_rot / 2}, false});
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    out.push_back({b + "attn_norm.weight", {c.n_embd}, false});
+    out.push_back({b + "attn_q.weight", {c.n_embd, q_dim}, true});
+    out.push_back({b + "attn_k.weight", {c.n_embd, kv_dim}, true});
+    out.push_back({b + "attn_v.weight", {c.n_embd, kv_dim}, true});
+    if (c.qkv_bias) {
+      out.push_back({b + "attn_q.bias", {q_dim}, false});
+      out.push_back({b + "attn_k.bias", {kv_dim}, false});
+      out.push_back({b + "attn_v.bias", {kv_dim}, false});
+    }
+    if (c.qk_norm) {
+      out.push_back({b + "attn_q_norm.weight", {c.head_dim}, false});
+      out.push_back({b + "attn_k_norm.weight", {c.head_dim}, false});
+    }
+    out.push_back({b + "attn_output.weight", {q_dim, c.n_embd}, true});
+    out.push_back({b + "ffn_norm.weight", {c.n_embd}, false});
+    out.push_back({b + "ffn_gate.weight", {c.n_embd, c.n_ff}, true});
+    out.push_back({b + "ffn_up.weight", {c.n_embd, c.n_ff}, true});
+    out.push_back({b + "ffn_down.weight", {c.n_ff, c.n_embd}, true});
+  }
+  out.push_back({"output_norm.weight", {c.n_embd}, false});
+  if (!c.tied_embeddings) out.push_back({"output.weight", {c.n_embd, c.n_vocab}, true});
+  return out;
+}
+
+void check_tensors(const TensorStore& store, const ModelConfig& c, const std::string& source) {
+  auto dims_str = [](const std::vector<int64_t>& d) {
+    std::string s = "[";
+    for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+    return s + "]";
+  };
+  for (const TensorSpec& spec : expected_tensors(c)) {
+    const TensorRef* t = store.find(spec.name);
+    if (!t) SGL_THROW(Status::kNotFound, "model '{}': tensor '{}' is missing", source, spec.name);
+    if (t->dims != spec.dims)
+      SGL_THROW(Status::kParseError, "model '{}': tensor '{}' has dims {} but the config implies {} (GGUF order)",
+                source, spec.name, dims_str(t->dims), dims_str(spec.dims));
+  }
+}
+
+}  // namespace sgl
