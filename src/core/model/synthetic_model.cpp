@@ -1,0 +1,342 @@
+#include "core/model/synthetic_model.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/model/gguf_writer.hpp"
+#include "core/model/hf_names.hpp"
+#include "core/model/safetensors.hpp"
+#include "core/model/synthetic_tokenizer.hpp"
+#include "core/model/tensor_layout.hpp"
+#include "core/support/check.hpp"
+#include "kernels/half.hpp"
+#include "kernels/quant.hpp"
+
+namespace sgl {
+namespace {
+
+using kernels::DType;
+
+// splitmix64 + Box-Muller: the same numbers on every platform and standard library.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : s_(seed) {}
+  uint64_t next() {
+    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+  float normal() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    double r = std::sqrt(-2.0 * std::log(uniform())), th = 2.0 * M_PI * uniform();
+    spare_ = static_cast<float>(r * std::sin(th));
+    has_spare_ = true;
+    return static_cast<float>(r * std::cos(th));
+  }
+
+ private:
+  uint64_t s_;
+  bool has_spare_ = false;
+  float spare_ = 0;
+};
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+// 1-D values rounded so F32, F16 and BF16 all hold them exactly: the HF file may store norms
+// in a half type while GGUF keeps F32, and both must load to the same numbers.
+float exact_in_halves(float v) {
+  v = kernels::bf16_to_f32(kernels::f32_to_bf16(v));
+  return std::fabs(v) < 1.0f / 16384 ? 0.0f : v;
+}
+
+bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
+
+// Values of one tensor in GGUF layout (dims[0] innermost). Scales are chosen so activations
+// stay O(1) through the layers and the logits have a standard deviation of about 1.5.
+std::vector<float> tensor_values(const SyntheticSpec& s, const ModelConfig& c, const TensorSpec& t) {
+  int64_t n = 1;
+  for (int64_t d : t.dims) n *= d;
+  std::vector<float> v(static_cast<size_t>(n));
+  if (t.name == "rope_freqs.weight") return llama3_rope_factors(c);
+  Rng rng(s.seed * 0x2545f4914f6cdd1dull ^ fnv1a(t.name));
+  const std::string& nm = t.name;
+  auto ends = [&](const char* suffix) {
+    size_t k = std::strlen(suffix);
+    return nm.size() >= k && nm.compare(nm.size() - k, k, suffix) == 0;
+  };
+  if (!t.is_matrix) {
+    bool bias = ends(".bias");
+    for (float& x : v) x = exact_in_halves(bias ? 0.1f * rng.normal() : 1.0f + 0.1f * rng.normal());
+    return v;
+  }
+  const double fan_in = static_cast<double>(t.dims[0]);
+  const double residual = 1.0 / std::sqrt(2.0 * static_cast<double>(c.n_layer));  // per-layer update size
+  double sigma;
+  if (nm == "output.weight" || (nm == "token_embd.weight" && c.tied_embeddings))
+    sigma = 1.5 / std::sqrt(fan_in);
+  else if (nm == "token_embd.weight")
+    sigma = 1.0;
+  else if (ends("attn_output.weight"))
+    sigma = residual / std::sqrt(fan_in);
+  else if (ends("ffn_down.weight"))
+    sigma = 1.5 * residual / std::sqrt(fan_in);
+  else
+    sigma = 1.0 / std::sqrt(fan_in);
+  for (float& x : v) x = static_cast<float>(sigma * rng.normal());
+  return v;
+}
+
+// Row-by-row conversion of a [rows, cols] matrix (cols innermost) to `t`.
+std::vector<uint8_t> encode(const std::vector<float>& v, int64_t cols, DType t) {
+  const int64_t rows = static_cast<int64_t>(v.size()) / cols;
+  const size_t rb = kernels::row_bytes(t, cols);
+  std::vector<uint8_t> out(rb * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) kernels::quantize_row(t, v.data() + r * cols, out.data() + r * rb, cols);
+  return out;
+}
+
+std::vector<float> decode(const std::vector<uint8_t>& bytes, int64_t n, int64_t cols, DType t) {
+  std::vector<float> out(static_cast<size_t>(n));
+  const size_t rb = kernels::row_bytes(t, cols);
+  for (int64_t r = 0; r < n / cols; ++r) kernels::dequantize_row(t, bytes.data() + r * rb, out.data() + r * cols, cols);
+  return out;
+}
+
+int32_t gguf_file_type(DType t) {
+  switch (t) {
+    case DType::F32: return 0;
+    case DType::F16: return 1;
+    case DType::Q4_0: return 2;
+    case DType::Q8_0: return 7;
+    case DType::BF16: return 32;
+    default: return 0;
+  }
+}
+
+void write_text(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.close();
+  if (!f) SGL_THROW(Status::kIoError, "cannot write '{}'", p.string());
+}
+
+}  // namespace
+
+SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arch) {
+  SyntheticSpec s;
+  s.arch = arch;
+  if (preset == "tiny") {
+    // defaults
+  } else if (preset == "110m") {
+    s.n_vocab = 32000, s.n_embd = 768, s.n_layer = 12, s.n_head = 12, s.n_head_kv = 12, s.n_ff = 2048;
+  } else if (preset == "1b") {
+    s.n_vocab = 32000, s.n_embd = 2048, s.n_layer = 16, s.n_head = 32, s.n_head_kv = 8, s.n_ff = 5632;
+  } else {
+    SGL_THROW(Status::kInvalidArgument, "unknown synthetic model preset '{}' (tiny, 110m, 1b)", preset);
+  }
+  s.name = "sgl-synthetic-" + arch + "-" + preset;
+  validate_synthetic_spec(s);
+  return s;
+}
+
+void validate_synthetic_spec(const SyntheticSpec& s) {
+  auto bad = [](const std::string& what) { SGL_THROW(Status::kInvalidArgument, "synthetic model: {}", what); };
+  if (!is_supported_arch(s.arch)) bad(fmt::format("architecture '{}' is not one of llama, qwen2, qwen3", s.arch));
+  if (s.n_vocab < synthetic_vocab_min() || s.n_vocab > 1'000'000)
+    bad(fmt::format("vocabulary size {} must be in {}..1000000 (the embedded tokenizer needs that many)", s.n_vocab,
+                    synthetic_vocab_min()));
+  if (s.n_embd <= 0 || s.n_embd > 65536) bad(fmt::format("embedding length {} must be in 1..65536", s.n_embd));
+  if (s.n_ff <= 0 || s.n_ff > 262144) bad(fmt::format("feed-forward length {} must be in 1..262144", s.n_ff));
+  if (s.n_layer <= 0 || s.n_layer > 256) bad(fmt::format("layer count {} must be in 1..256", s.n_layer));
+  if (s.n_head <= 0 || s.n_head_kv <= 0 || s.n_head % s.n_head_kv != 0)
+    bad(fmt::format("head counts {}/{} must be positive and the KV count must divide the head count", s.n_head,
+                    s.n_head_kv));
+  if (s.head_dim == 0 && s.n_embd % s.n_head != 0)
+    bad(fmt::format("embedding length {} is not divisible by {} heads (set head_dim)", s.n_embd, s.n_head));
+  const int64_t hd = s.head_dim ? s.head_dim : s.n_embd / s.n_head;
+  if (hd <= 0 || hd % 2 != 0 || hd > 1024) bad(fmt::format("head_dim {} must be even, 2..1024", hd));
+  if (s.n_ctx <= 0) bad(fmt::format("context length {} must be positive", s.n_ctx));
+  const auto& info = kernels::dtype_info(s.weight_type);
+  if (!(s.weight_type == DType::F32 || s.weight_type == DType::F16 || s.weight_type == DType::BF16 ||
+        is_quantized(s.weight_type)))
+    bad(fmt::format("weight type {} is not one of F32, F16, BF16, Q8_0, Q4_0", info.name));
+  for (int64_t row : {s.n_embd, s.n_ff, s.n_head * hd})
+    if (row % info.block_elems != 0)
+      bad(fmt::format("{} weights need row lengths divisible by {}, but one is {}", info.name, info.block_elems, row));
+  if (s.llama3_rope && (s.arch != "llama" || !(s.llama3_factor > 0) ||
+                        !(s.llama3_high_freq_factor > s.llama3_low_freq_factor) || s.llama3_low_freq_factor <= 0 ||
+                        s.llama3_original_context <= 0))
+    bad("llama3 rope scaling needs arch llama, factor > 0 and 0 < low_freq_factor < high_freq_factor");
+}
+
+ModelConfig synthetic_config(const SyntheticSpec& s) {
+  validate_synthetic_spec(s);
+  ModelConfig c;
+  c.arch = s.arch;
+  c.name = s.name;
+  c.n_vocab = s.n_vocab;
+  c.n_embd = s.n_embd;
+  c.n_layer = s.n_layer;
+  c.n_head = s.n_head;
+  c.n_head_kv = s.n_head_kv;
+  c.head_dim = s.head_dim ? s.head_dim : s.n_embd / s.n_head;
+  c.n_rot = c.head_dim;
+  c.n_ff = s.n_ff;
+  c.n_ctx_train = s.n_ctx;
+  c.rope_theta = s.rope_theta;
+  c.rope_style = s.arch == "llama" ? kernels::RopeStyle::kNorm : kernels::RopeStyle::kNeox;
+  c.rms_eps = s.rms_eps;
+  c.tied_embeddings = s.tied_embeddings;
+  c.qkv_bias = s.arch == "qwen2";
+  c.qk_norm = s.arch == "qwen3";
+  if (s.llama3_rope) {
+    c.rope_scaling.type = RopeScalingType::kLlama3;
+    c.rope_scaling.factor = s.llama3_factor;
+    c.rope_scaling.low_freq_factor = s.llama3_low_freq_factor;
+    c.rope_scaling.high_freq_factor = s.llama3_high_freq_factor;
+    c.rope_scaling.original_context = s.llama3_original_context;
+  }
+  c.validate();
+  return c;
+}
+
+void write_synthetic_gguf(const SyntheticSpec& s, const std::string& path) {
+  const ModelConfig c = synthetic_config(s);
+  const SpmVocab vocab = build_synthetic_vocab(s.n_vocab);
+  gguf::GgufWriter w;
+  using gguf::Value;
+  const std::string a = s.arch + ".";
+  w.set("general.architecture", Value::string(s.arch));
+  w.set("general.name", Value::string(s.name));
+  w.set("general.file_type", Value::u32(static_cast<uint32_t>(gguf_file_type(s.weight_type))));
+  if (is_quantized(s.weight_type)) w.set("general.quantization_version", Value::u32(2));
+  w.set(a + "context_length", Value::u32(static_cast<uint32_t>(c.n_ctx_train)));
+  w.set(a + "embedding_length", Value::u32(static_cast<uint32_t>(c.n_embd)));
+  w.set(a + "block_count", Value::u32(static_cast<uint32_t>(c.n_layer)));
+  w.set(a + "feed_forward_length", Value::u32(static_cast<uint32_t>(c.n_ff)));
+  w.set(a + "attention.head_count", Value::u32(static_cast<uint32_t>(c.n_head)));
+  w.set(a + "attention.head_count_kv", Value::u32(static_cast<uint32_t>(c.n_head_kv)));
+  w.set(a + "attention.key_length", Value::u32(static_cast<uint32_t>(c.head_dim)));
+  w.set(a + "attention.value_length", Value::u32(static_cast<uint32_t>(c.head_dim)));
+  w.set(a + "rope.dimension_count", Value::u32(static_cast<uint32_t>(c.n_rot)));
+  w.set(a + "rope.freq_base", Value::f32(c.rope_theta));
+  w.set(a + "attention.layer_norm_rms_epsilon", Value::f32(c.rms_eps));
+  w.set(a + "vocab_size", Value::u32(static_cast<uint32_t>(c.n_vocab)));
+  w.set("tokenizer.ggml.model", Value::string("llama"));
+  w.set("tokenizer.ggml.tokens", Value::string_array(vocab.pieces));
+  w.set("tokenizer.ggml.scores", Value::f32_array(vocab.scores));
+  w.set("tokenizer.ggml.token_type", Value::i32_array(vocab.types));
+  w.set("tokenizer.ggml.bos_token_id", Value::u32(static_cast<uint32_t>(vocab.bos_id)));
+  w.set("tokenizer.ggml.eos_token_id", Value::u32(static_cast<uint32_t>(vocab.eos_id)));
+  w.set("tokenizer.ggml.unknown_token_id", Value::u32(static_cast<uint32_t>(vocab.unk_id)));
+  w.set("tokenizer.ggml.add_bos_token", Value::boolean(true));
+  w.set("tokenizer.ggml.add_eos_token", Value::boolean(false));
+  w.set("tokenizer.chat_template", Value::string(synthetic_chat_template()));
+
+  for (const TensorSpec& t : expected_tensors(c)) {
+    std::vector<float> v = tensor_values(s, c, t);
+    const DType dt = t.is_matrix ? s.weight_type : DType::F32;
+    w.add_tensor(t.name, dt, t.dims, encode(v, t.dims[0], dt));
+  }
+  w.write(path);
+}
+
+void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir) {
+  DType hf = is_quantized(s.weight_type) ? DType::F32 : s.weight_type;
+  write_synthetic_hf(s, dir, hf);
+}
+
+void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf_dtype) {
+  const ModelConfig c = synthetic_config(s);
+  safetensors::DType st;
+  switch (hf_dtype) {
+    case DType::F32: st = safetensors::DType::kF32; break;
+    case DType::F16: st = safetensors::DType::kF16; break;
+    case DType::BF16: st = safetensors::DType::kBF16; break;
+    default:
+      SGL_THROW(Status::kInvalidArgument, "synthetic HF model: dtype {} is not one of F32, F16, BF16",
+                kernels::dtype_name(hf_dtype));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) SGL_THROW(Status::kIoError, "cannot create directory '{}': {}", dir, ec.message());
+
+  std::vector<safetensors::WriteTensor> out;
+  for (const TensorSpec& t : expected_tensors(c)) {
+    std::optional<std::string> name = hf::hf_name(t.name);
+    if (!name) continue;  // rope_freqs: HF computes it from config.json's rope_scaling
+    std::vector<float> v = tensor_values(s, c, t);
+    if (t.is_matrix) {
+      // The values the GGUF file holds, so both forms compute the same thing.
+      v = decode(encode(v, t.dims[0], s.weight_type), static_cast<int64_t>(v.size()), t.dims[0], s.weight_type);
+      // llama.cpp's converter permutes HF q/k rows (rotate-half layout) into pairwise order:
+      // GGUF row (head h, 2i + half) = HF row (head h, half * head_dim/2 + i). Undo that here.
+      const bool is_q = t.name.ends_with("attn_q.weight"), is_k = t.name.ends_with("attn_k.weight");
+      if (s.arch == "llama" && (is_q || is_k)) {
+        const int64_t cols = t.dims[0], hd = c.head_dim, heads = is_q ? c.n_head : c.n_head_kv;
+        std::vector<float> p(v.size());
+        for (int64_t h = 0; h < heads; ++h)
+          for (int64_t half = 0; half < 2; ++half)
+            for (int64_t i = 0; i < hd / 2; ++i)
+              std::memcpy(&p[static_cast<size_t>((h * hd + half * hd / 2 + i) * cols)],
+                          &v[static_cast<size_t>((h * hd + 2 * i + half) * cols)], static_cast<size_t>(cols) * 4);
+        v = std::move(p);
+      }
+    }
+    std::vector<int64_t> shape(t.dims.rbegin(), t.dims.rend());  // GGUF {in, out} = HF [out, in]
+    out.push_back({*name, st, shape, encode(v, static_cast<int64_t>(v.size()), hf_dtype)});
+  }
+  namespace fs = std::filesystem;
+  safetensors::write_file((fs::path(dir) / "model.safetensors").string(), safetensors::serialize(out, {{"format", "pt"}}));
+
+  const char* hf_arch = s.arch == "llama" ? "LlamaForCausalLM" : s.arch == "qwen2" ? "Qwen2ForCausalLM" : "Qwen3ForCausalLM";
+  nlohmann::ordered_json j;
+  j["architectures"] = {hf_arch};
+  j["model_type"] = s.arch;
+  j["_name_or_path"] = s.name;
+  j["vocab_size"] = c.n_vocab;
+  j["hidden_size"] = c.n_embd;
+  j["intermediate_size"] = c.n_ff;
+  j["num_hidden_layers"] = c.n_layer;
+  j["num_attention_heads"] = c.n_head;
+  j["num_key_value_heads"] = c.n_head_kv;
+  j["head_dim"] = c.head_dim;
+  j["max_position_embeddings"] = c.n_ctx_train;
+  j["rope_theta"] = c.rope_theta;
+  j["rms_norm_eps"] = c.rms_eps;
+  j["tie_word_embeddings"] = c.tied_embeddings;
+  j["hidden_act"] = "silu";
+  if (s.arch == "llama") j["attention_bias"] = false;
+  j["bos_token_id"] = 1;
+  j["eos_token_id"] = 2;
+  j["torch_dtype"] = hf_dtype == DType::F32 ? "float32" : hf_dtype == DType::F16 ? "float16" : "bfloat16";
+  if (s.llama3_rope)
+    j["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", s.llama3_factor},
+                         {"low_freq_factor", s.llama3_low_freq_factor},
+                         {"high_freq_factor", s.llama3_high_freq_factor},
+                         {"original_max_position_embeddings", s.llama3_original_context}};
+  else
+    j["rope_scaling"] = nullptr;
+  write_text(fs::path(dir) / "config.json", j.dump(2) + "\n");
+  write_text(fs::path(dir) / "generation_config.json",
+             nlohmann::ordered_json{{"bos_token_id", 1}, {"eos_token_id", 2}}.dump(2) + "\n");
+  const SpmVocab vocab = build_synthetic_vocab(s.n_vocab);
+  write_text(fs::path(dir) / "tokenizer.json", synthetic_tokenizer_json(vocab) + "\n");
+  write_text(fs::path(dir) / "tokenizer_config.json", synthetic_tokenizer_config_json(vocab, c.n_ctx_train) + "\n");
+}
+
+}  // namespace sgl

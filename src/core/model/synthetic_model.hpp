@@ -1,0 +1,64 @@
+// Synthetic random-weight models of the supported architectures, written as GGUF and as a
+// Hugging Face directory that load to the same ModelConfig and the same logits. Each carries a
+// small real tokenizer (synthetic_tokenizer.hpp), so tests need nothing from outside.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/model/model_config.hpp"
+#include "kernels/dtype.hpp"
+
+namespace sgl {
+
+struct SyntheticSpec {
+  std::string arch = "llama";  // llama, qwen2 (q/k/v biases), qwen3 (q/k norms)
+  std::string name = "sgl-synthetic";
+  int64_t n_vocab = 512;
+  int64_t n_embd = 64;
+  int64_t n_layer = 2;
+  int64_t n_head = 4;
+  int64_t n_head_kv = 2;
+  int64_t head_dim = 0;  // 0: n_embd / n_head
+  int64_t n_ff = 128;
+  int64_t n_ctx = 2048;
+  float rope_theta = 10000.0f;
+  float rms_eps = 1e-5f;
+  bool tied_embeddings = false;
+  // Llama 3.1-style rope scaling (written as rope_freqs.weight in GGUF, rope_scaling in config.json).
+  bool llama3_rope = false;
+  float llama3_factor = 8.0f;
+  float llama3_low_freq_factor = 1.0f;
+  float llama3_high_freq_factor = 4.0f;
+  int64_t llama3_original_context = 1024;
+  // Type of the 2-D weights in the GGUF file (F32, F16, BF16, Q8_0, Q4_0); norms and biases are F32.
+  kernels::DType weight_type = kernels::DType::F32;
+  uint64_t seed = 1;
+};
+
+// Presets: "tiny" (vocab 512, embd 64, 2 layers, 4/2 heads, ff 128), "110m" (dim 768, 12 layers,
+// 12 heads, ff 2048, vocab 32000), "1b" (dim 2048, 16 layers, 32/8 heads, ff 5632, vocab 32000).
+// Throws sgl::Error(kInvalidArgument) for an unknown preset or architecture.
+SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arch = "llama");
+
+// Checks the spec (architecture, divisibility by the quantization block, vocabulary bounds).
+// Throws sgl::Error(kInvalidArgument) naming the problem.
+void validate_synthetic_spec(const SyntheticSpec& s);
+
+// The ModelConfig both written forms load to, except rope_style (kNorm from a llama GGUF, kNeox
+// from the HF directory) and, for llama3 rope, the GGUF form carries the factors as a tensor.
+ModelConfig synthetic_config(const SyntheticSpec& s);
+
+// Writes a GGUF v3 file (llama.cpp conventions: llama q/k rows in the pairwise rope layout).
+// Throws sgl::Error (kInvalidArgument, kIoError).
+void write_synthetic_gguf(const SyntheticSpec& s, const std::string& path);
+
+// Writes config.json, model.safetensors, tokenizer.json, tokenizer_config.json and
+// generation_config.json into `dir` (created if needed). The 2-D weights are the values the
+// GGUF file holds (dequantized for Q8_0/Q4_0), stored as `hf_dtype` (F32, F16 or BF16;
+// F32 default for quantized specs, else the spec's type), with llama q/k rows in the HF
+// rotate-half layout. So the two forms give the same logits.
+void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir);
+void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, kernels::DType hf_dtype);
+
+}  // namespace sgl
