@@ -1,0 +1,69 @@
+// The per-ISA kernel table of the CPU backend. Each ISA (scalar, AVX2, AVX-512) fills one table
+// in its own translation unit, compiled with its own -m flags; CpuBackend picks a table once at
+// start-up and does all threading itself, so the kernels here are single-threaded and work on
+// one tile / row / (sequence, head) at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/backend.hpp"
+#include "kernels/dtype.hpp"
+
+namespace sgl::kernels::cpu {
+
+enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+
+// One tile of y = x · Wᵀ: tokens [t0, t1) × output rows [r0, r1).
+struct GemmTile {
+  const void* act = nullptr;  // F32/F16/BF16 weights: x (F32 rows); quantized: prepared activations
+  size_t act_stride = 0;      // bytes between consecutive token rows of `act`
+  const uint8_t* w = nullptr;
+  size_t w_stride = 0;  // bytes per weight row
+  DType wt = DType::F32;
+  int64_t cols = 0;
+  float* y = nullptr;
+  int64_t ldy = 0;  // floats between token rows of y
+  int64_t r0 = 0, r1 = 0, t0 = 0, t1 = 0;
+};
+
+// One attention task: query rows [i0, i1) of sequence `seq`, query head `head`.
+struct AttnTask {
+  const float* q = nullptr;
+  float* out = nullptr;
+  const KvLayer* kv = nullptr;
+  const AttnSeq* seq = nullptr;
+  int n_heads = 0;
+  int head = 0;
+  int i0 = 0, i1 = 0;
+  float scale = 1.0f;
+};
+
+struct KernelTable {
+  const char* name;
+  // Quantized weights (Q8_0, Q4_0): bytes of one prepared activation row of `cols` values, and
+  // the function preparing it (int8 blocks + scales in whatever layout this ISA's gemm wants).
+  size_t (*act_bytes)(DType wt, int64_t cols);
+  void (*prepare_act)(DType wt, const float* x, int64_t cols, void* dst);
+  void (*gemm)(const GemmTile& t);
+
+  void (*rms_norm_row)(const float* x, const float* w, float* y, int64_t dim, float eps);
+  // Rotates one token (n_heads heads); cs holds cos/sin pairs, n_rot/2 of them.
+  void (*rope_row)(float* x, int n_heads, const float* cs, const RopeParams& p);
+  void (*swiglu)(const float* gate, const float* up, float* out, int64_t n);
+  void (*add)(float* y, const float* x, int64_t n);
+  // Converts n floats to the KV storage dtype (F32, F16, BF16).
+  void (*store_row)(DType dt, const float* src, void* dst, int64_t n);
+  void (*attention)(const AttnTask& t);
+};
+
+const KernelTable& kernels_scalar();
+const KernelTable& kernels_avx2();
+const KernelTable& kernels_avx512();
+
+// Best ISA this CPU supports (detected once), parsing of "scalar"/"avx2"/"avx512".
+Isa detect_isa();
+bool parse_isa(const char* s, Isa* out);
+const char* isa_name(Isa isa);
+
+}  // namespace sgl::kernels::cpu
