@@ -1,0 +1,88 @@
+// sgl-mkmodel: writes a synthetic random-weight model (GGUF, optionally also an HF directory)
+// with a small real tokenizer, for tests and benchmarks on machines with no models.
+//
+//   sgl-mkmodel --arch llama --preset 110m --type q8_0 --out model.gguf [--hf-out DIR] [--seed N]
+//               [--vocab N --embd N --layers N --heads N --kv-heads N --head-dim N --ff N --ctx N]
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+
+#include "core/model/synthetic_model.hpp"
+#include "core/support/check.hpp"
+
+using namespace sgl;
+
+namespace {
+
+kernels::DType parse_type(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  for (kernels::DType t : {kernels::DType::F32, kernels::DType::F16, kernels::DType::BF16, kernels::DType::Q8_0,
+                           kernels::DType::Q4_0})
+    if (kernels::dtype_name(t) == s) return t;
+  SGL_THROW(Status::kInvalidArgument, "--type '{}' is not one of f32, f16, bf16, q8_0, q4_0", s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Write a synthetic random-weight model (GGUF and optionally an HF directory)"};
+  std::string arch = "llama", preset = "tiny", type = "f32", out, hf_out, hf_type;
+  uint64_t seed = 1;
+  int64_t vocab = 0, embd = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = -1, ff = 0, ctx = 0;
+  float theta = 0;
+  bool tied = false, llama3 = false;
+  app.add_option("--arch", arch, "llama, qwen2 or qwen3")->capture_default_str();
+  app.add_option("--preset", preset, "tiny, 110m or 1b")->capture_default_str();
+  app.add_option("--type", type, "weight type: f32, f16, bf16, q8_0, q4_0")->capture_default_str();
+  app.add_option("--out", out, "GGUF file to write");
+  app.add_option("--hf-out", hf_out, "also write an HF model directory here");
+  app.add_option("--hf-type", hf_type, "HF weight dtype: f32, f16, bf16 (default: --type, or f32 if quantized)");
+  app.add_option("--seed", seed, "random seed")->capture_default_str();
+  app.add_option("--vocab", vocab, "vocabulary size");
+  app.add_option("--embd", embd, "embedding length");
+  app.add_option("--layers", layers, "layer count");
+  app.add_option("--heads", heads, "attention heads");
+  app.add_option("--kv-heads", kv_heads, "KV heads");
+  app.add_option("--head-dim", head_dim, "head dimension (default embd/heads)");
+  app.add_option("--ff", ff, "feed-forward length");
+  app.add_option("--ctx", ctx, "training context length");
+  app.add_option("--rope-theta", theta, "rope frequency base");
+  app.add_flag("--tied", tied, "tie the output matrix to the token embedding");
+  app.add_flag("--llama3-rope", llama3, "llama3 rope scaling (factor 8, low 1, high 4, original context 1024)");
+  CLI11_PARSE(app, argc, argv);
+  if (out.empty() && hf_out.empty()) {
+    std::fprintf(stderr, "sgl-mkmodel: give --out FILE.gguf and/or --hf-out DIR\n");
+    return 2;
+  }
+  try {
+    SyntheticSpec s = synthetic_preset(preset, arch);
+    if (vocab) s.n_vocab = vocab;
+    if (embd) s.n_embd = embd;
+    if (layers) s.n_layer = layers;
+    if (heads) s.n_head = heads;
+    if (kv_heads) s.n_head_kv = kv_heads;
+    else if (heads) s.n_head_kv = std::min(s.n_head_kv, heads);
+    if (head_dim >= 0) s.head_dim = head_dim;
+    if (ff) s.n_ff = ff;
+    if (ctx) s.n_ctx = ctx;
+    if (theta > 0) s.rope_theta = theta;
+    s.tied_embeddings = tied;
+    s.llama3_rope = llama3;
+    s.seed = seed;
+    s.weight_type = parse_type(type);
+    validate_synthetic_spec(s);
+    if (!out.empty()) {
+      write_synthetic_gguf(s, out);
+      std::printf("wrote %s: %s\n", out.c_str(), synthetic_config(s).summary().c_str());
+    }
+    if (!hf_out.empty()) {
+      if (hf_type.empty()) write_synthetic_hf(s, hf_out);
+      else write_synthetic_hf(s, hf_out, parse_type(hf_type));
+      std::printf("wrote HF directory %s\n", hf_out.c_str());
+    }
+  } catch (const Error& e) {
+    std::fprintf(stderr, "sgl-mkmodel: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
