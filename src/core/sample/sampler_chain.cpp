@@ -1,6 +1,7 @@
 #include "core/sample/sampler_chain.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -106,12 +107,34 @@ void stage_temperature(SampleContext& c) {
 }
 
 void stage_top_k(SampleContext& c) {
-  ensure_candidates(c);
   const int k = c.st->options().top_k;
+  if (k <= 0 || k >= c.n_vocab) return;
   auto& cand = *c.cand;
-  if (k <= 0 || static_cast<size_t>(k) >= cand.size()) return;
-  std::nth_element(cand.begin(), cand.begin() + k, cand.end(), before);
-  cand.resize(static_cast<size_t>(k));
+  if (!c.have_candidates && static_cast<int64_t>(k) * 8 <= c.n_vocab) {
+    // Small k: one pass over the row with a heap of the k best so far (worst on top). On a
+    // typical row only ~k*ln(V/k) entries ever enter the heap, so this is a plain scan.
+    cand.clear();
+    for (int64_t i = 0; i < c.n_vocab; ++i) {
+      const float l = c.logits[i];
+      if (!(l > kNegInf)) continue;
+      const Candidate x{static_cast<int32_t>(i), l};
+      if (cand.size() < static_cast<size_t>(k)) {
+        cand.push_back(x);
+        std::push_heap(cand.begin(), cand.end(), before);
+      } else if (before(x, cand.front())) {
+        std::pop_heap(cand.begin(), cand.end(), before);
+        cand.back() = x;
+        std::push_heap(cand.begin(), cand.end(), before);
+      }
+    }
+    if (cand.empty()) nothing_allowed(c.n_vocab);
+    c.have_candidates = true;
+  } else {
+    ensure_candidates(c);
+    if (static_cast<size_t>(k) >= cand.size()) return;
+    std::nth_element(cand.begin(), cand.begin() + k, cand.end(), before);
+    cand.resize(static_cast<size_t>(k));
+  }
   std::sort(cand.begin(), cand.end(), before);
   c.n_sorted = cand.size();
 }
@@ -134,16 +157,13 @@ void stage_softmax(SampleContext& c) {
   c.probs = true;
 }
 
-void stage_top_p(SampleContext& c) {
-  const float top_p = c.st->options().top_p;
-  if (top_p >= 1.0f) return;
-  SGL_CHECK(c.probs, "top_p needs probabilities: run softmax first");
+namespace {
+
+// Keeps the sorted-order prefix of cand whose mass first reaches target, sorting only as far as
+// needed: the sorted prefix grows geometrically (nth_element, then sort the new block).
+void top_p_by_sorting(SampleContext& c, double target) {
   auto& cand = *c.cand;
   const size_t n = cand.size();
-  const double target = static_cast<double>(top_p) * c.mass;
-  // Sort only as far as needed: grow the sorted prefix geometrically (nth_element then sort the
-  // new block) until the kept mass reaches top_p. Peaked distributions touch a few hundred
-  // entries; only a very flat one sorts most of the vocabulary.
   double cum = 0.0;
   size_t i = 0;
   while (i < n) {
@@ -160,6 +180,60 @@ void stage_top_p(SampleContext& c) {
   cand.resize(i);
   c.n_sorted = std::min(c.n_sorted, i);
   c.mass = cum;
+}
+
+// Same set without sorting: probabilities are in (0, 1] after softmax (max = 1), and for
+// positive floats the bit pattern grows with the value, so (bits(1) - bits(p)) >> 16 is a
+// bucket index that never decreases as p decreases (128 buckets per power of two). Whole buckets
+// before the one where the mass crosses target are kept, that one bucket is sorted, the rest
+// dropped: the same tokens as a full sort, for O(V) work.
+constexpr uint32_t kOneBits = 0x3F800000u;  // bits of 1.0f
+constexpr int kShift = 16;
+constexpr size_t kBuckets = (kOneBits >> kShift) + 1;
+
+void top_p_by_buckets(SampleContext& c, double target) {
+  thread_local std::vector<double> mass;
+  mass.assign(kBuckets, 0.0);
+  auto& cand = *c.cand;
+  auto bucket = [](float p) -> uint32_t {
+    const uint32_t bits = std::bit_cast<uint32_t>(p);
+    return (kOneBits - (bits < kOneBits ? bits : kOneBits)) >> kShift;
+  };
+  for (const auto& x : cand) mass[bucket(x.value)] += x.value;
+  double cum = 0.0;
+  size_t b = 0;
+  for (; b < kBuckets; ++b) {
+    if (cum + mass[b] >= target) break;
+    cum += mass[b];
+  }
+  if (b == kBuckets) return;  // rounding never reached target: keep everything
+  // [0, mid): buckets before b (kept whole); [mid, end): bucket b; the rest goes.
+  auto mid = std::partition(cand.begin(), cand.end(), [&](const Candidate& x) { return bucket(x.value) < b; });
+  auto end = std::partition(mid, cand.end(), [&](const Candidate& x) { return bucket(x.value) == b; });
+  std::sort(mid, end, before);
+  auto it = mid;
+  while (it != end) {
+    cum += it->value;
+    ++it;
+    if (cum >= target) break;
+  }
+  cand.erase(it, cand.end());
+  c.n_sorted = 0;
+  c.mass = total(cand);
+}
+
+}  // namespace
+
+void stage_top_p(SampleContext& c) {
+  const float top_p = c.st->options().top_p;
+  if (top_p >= 1.0f) return;
+  SGL_CHECK(c.probs, "top_p needs probabilities: run softmax first");
+  const double target = static_cast<double>(top_p) * c.mass;
+  // Already sorted (after top-k) or short: walk the sorted order. Long unsorted lists: buckets.
+  if (c.n_sorted == c.cand->size() || c.cand->size() <= 4096)
+    top_p_by_sorting(c, target);
+  else
+    top_p_by_buckets(c, target);
 }
 
 void stage_min_p(SampleContext& c) {
