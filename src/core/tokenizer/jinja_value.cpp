@@ -342,15 +342,15 @@ template <typename Json>
 Value from_json_impl(const Json& j) {
   switch (j.type()) {
     case nlohmann::detail::value_t::null: return Value::none();
-    case nlohmann::detail::value_t::boolean: return Value::boolean(j.get<bool>());
-    case nlohmann::detail::value_t::number_integer: return Value::integer(j.get<int64_t>());
+    case nlohmann::detail::value_t::boolean: return Value::boolean(j.template get<bool>());
+    case nlohmann::detail::value_t::number_integer: return Value::integer(j.template get<int64_t>());
     case nlohmann::detail::value_t::number_unsigned: {
-      uint64_t u = j.get<uint64_t>();
+      uint64_t u = j.template get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) return Value::number(static_cast<double>(u));
       return Value::integer(static_cast<int64_t>(u));
     }
-    case nlohmann::detail::value_t::number_float: return Value::number(j.get<double>());
-    case nlohmann::detail::value_t::string: return Value::string(j.get<std::string>());
+    case nlohmann::detail::value_t::number_float: return Value::number(j.template get<double>());
+    case nlohmann::detail::value_t::string: return Value::string(j.template get<std::string>());
     case nlohmann::detail::value_t::array: {
       List items;
       items.reserve(j.size());
