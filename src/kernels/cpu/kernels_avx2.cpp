@@ -68,6 +68,13 @@ struct V {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  // Lane i of the result = sum of a[i] (8 vectors reduced together with hadd).
+  static SGL_INLINE F hsum_n(const F* a) {
+    const F u0 = _mm256_hadd_ps(a[0], a[1]), u1 = _mm256_hadd_ps(a[2], a[3]);
+    const F u2 = _mm256_hadd_ps(a[4], a[5]), u3 = _mm256_hadd_ps(a[6], a[7]);
+    const F w0 = _mm256_hadd_ps(u0, u1), w1 = _mm256_hadd_ps(u2, u3);
+    return _mm256_add_ps(_mm256_permute2f128_ps(w0, w1, 0x20), _mm256_permute2f128_ps(w0, w1, 0x31));
+  }
   // e^x: x = n·ln2 + r, |r| ≤ ln2/2, degree-6 polynomial for e^r, 2^n through the exponent bits.
   // Relative error ~2e-7; inputs are clamped to the range where 2^n stays a normal float.
   static SGL_INLINE F exp(F x) {

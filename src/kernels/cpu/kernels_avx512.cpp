@@ -65,6 +65,21 @@ struct V {
   static SGL_INLINE F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static SGL_INLINE F mask_tail(F v, int n) { return _mm512_maskz_mov_ps(m16(n), v); }
   static SGL_INLINE float hsum(F v) { return _mm512_reduce_add_ps(v); }
+  // Lane i of the result = sum of a[i]: 16 vectors reduced together (45 shuffles/adds instead of
+  // 16 separate reductions).
+  static SGL_INLINE F hsum_n(const F* a) {
+    F u[8], w[4];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i)
+      u[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i)
+      w[i] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0x44),
+                           _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0xee));
+    const F x = _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88), _mm512_shuffle_f32x4(w[0], w[1], 0xdd));
+    const F y = _mm512_add_ps(_mm512_shuffle_f32x4(w[2], w[3], 0x88), _mm512_shuffle_f32x4(w[2], w[3], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x88), _mm512_shuffle_f32x4(x, y, 0xdd));
+  }
   // e^x = 2^n · e^r with |r| ≤ ln2/2 (degree-6 polynomial); vscalefps applies 2^n without
   // building exponent bits, so only the lower clamp (exp underflows to 0 there anyway) is needed.
   static SGL_INLINE F exp(F x) {

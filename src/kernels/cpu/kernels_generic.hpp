@@ -14,6 +14,8 @@ constexpr int kTokTile = 4;       // token rows per register tile in every gemm 
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline float maxf(float a, float b) { return a > b ? a : b; }
+inline int mini(int a, int b) { return a < b ? a : b; }
+inline int maxi(int a, int b) { return a > b ? a : b; }
 
 // f32 -> bf16, round to nearest even (same rule as half.hpp, which ISA files must not include).
 inline uint16_t bf16_round(float f) {
@@ -280,124 +282,4 @@ void store_row(DType dt, const float* src, void* dst, int64_t n) {
   }
 }
 
-// ---- attention ------------------------------------------------------------------------------------
-// One query row at a time, keys in blocks of kAttnBlock: scores → block max → rescale running
-// output → exp (vectorized) → accumulate V rows. Online softmax keeps everything in f32.
-
-constexpr int kAttnBlock = 64;
-
-template <DType KD>
-inline float dot_kv(const float* q, const void* k, int hd) {
-  using F = typename V::F;
-  constexpr int N = V::N;
-  F a0 = V::zero(), a1 = V::zero();
-  int d = 0;
-  for (; d + 2 * N <= hd; d += 2 * N) {
-    a0 = V::fma(V::load(q + d), load_as_f32<KD>(k, d), a0);
-    a1 = V::fma(V::load(q + d + N), load_as_f32<KD>(k, d + N), a1);
-  }
-  if (d + N <= hd) {
-    a0 = V::fma(V::load(q + d), load_as_f32<KD>(k, d), a0);
-    d += N;
-  }
-  if (d < hd) a1 = V::fma(V::loadn(q + d, hd - d), loadn_as_f32<KD>(k, d, hd - d), a1);
-  return V::hsum(V::add(a0, a1));
-}
-
-template <DType KD>
-inline void axpy_kv(float* o, float p, const void* v, int hd) {
-  using F = typename V::F;
-  constexpr int N = V::N;
-  F pv = V::set1(p);
-  int d = 0;
-  for (; d + N <= hd; d += N) V::store(o + d, V::fma(pv, load_as_f32<KD>(v, d), V::load(o + d)));
-  if (d < hd) V::storen(o + d, V::fma(pv, loadn_as_f32<KD>(v, d, hd - d), V::loadn(o + d, hd - d)), hd - d);
-}
-
-template <DType KD>
-void attention_impl(const AttnTask& a) {
-  using F = typename V::F;
-  constexpr int N = V::N;
-  constexpr size_t esize = KD == DType::F32 ? 4 : 2;
-  const KvLayer& kv = *a.kv;
-  const AttnSeq& s = *a.seq;
-  const int hd = kv.head_dim;
-  const int group = a.n_heads / kv.n_kv_heads;
-  const int kvh = a.head / group;
-  const int64_t kvw = static_cast<int64_t>(kv.n_kv_heads) * hd;
-  const int64_t q_stride = static_cast<int64_t>(a.n_heads) * hd;
-  const uint8_t* kbase = static_cast<const uint8_t*>(kv.k) + kvh * hd * esize;
-  const uint8_t* vbase = static_cast<const uint8_t*>(kv.v) + kvh * hd * esize;
-  const int ps = kv.page_size;
-
-  alignas(64) float qv[kMaxHeadDim];
-  alignas(64) float o[kMaxHeadDim];
-  alignas(64) float sc[kAttnBlock];
-  const void* vrow[kAttnBlock];
-
-  for (int i = a.i0; i < a.i1; ++i) {
-    const int64_t row = s.q_start + i;
-    const int n_vis = s.kv_len - s.q_len + i + 1;
-    const float* qp = a.q + row * q_stride + static_cast<int64_t>(a.head) * hd;
-    for (int d = 0; d < hd; ++d) {
-      qv[d] = qp[d] * a.scale;
-      o[d] = 0.0f;
-    }
-    float m = -__builtin_inff(), l = 0.0f;
-    for (int p0 = 0; p0 < n_vis; p0 += kAttnBlock) {
-      const int nb = static_cast<int>(min64(kAttnBlock, n_vis - p0));
-      float bm = -__builtin_inff();
-      for (int j = 0; j < nb; ++j) {
-        const int p = p0 + j;
-        const int64_t slot = static_cast<int64_t>(s.pages[p / ps]) * ps + p % ps;
-        const size_t off = static_cast<size_t>(slot * kvw) * esize;
-        sc[j] = dot_kv<KD>(qv, kbase + off, hd);
-        vrow[j] = vbase + off;
-        bm = maxf(bm, sc[j]);
-      }
-      const float mnew = maxf(m, bm);
-      if (mnew > m && l > 0.0f) {  // rescale what was accumulated under the old maximum
-        const float corr = __builtin_expf(m - mnew);
-        l *= corr;
-        F cv = V::set1(corr);
-        int d = 0;
-        for (; d + N <= hd; d += N) V::store(o + d, V::mul(V::load(o + d), cv));
-        if (d < hd) V::storen(o + d, V::mul(V::loadn(o + d, hd - d), cv), hd - d);
-      }
-      m = mnew;
-      F mv = V::set1(m), lsum = V::zero();
-      int j = 0;
-      for (; j + N <= nb; j += N) {
-        F e = V::exp(V::sub(V::load(sc + j), mv));
-        V::store(sc + j, e);
-        lsum = V::add(lsum, e);
-      }
-      if (j < nb) {
-        F e = V::exp(V::sub(V::loadn(sc + j, nb - j), mv));
-        V::storen(sc + j, e, nb - j);
-        lsum = V::add(lsum, V::mask_tail(e, nb - j));
-      }
-      l += V::hsum(lsum);
-      for (j = 0; j < nb; ++j) axpy_kv<KD>(o, sc[j], vrow[j], hd);
-    }
-    float* op = a.out + row * q_stride + static_cast<int64_t>(a.head) * hd;
-    const float inv = 1.0f / l;
-    for (int d = 0; d < hd; ++d) op[d] = o[d] * inv;
-  }
-}
-
-void attention(const AttnTask& a) {
-  switch (a.kv->dtype) {
-    case DType::F32:
-      attention_impl<DType::F32>(a);
-      return;
-    case DType::F16:
-      attention_impl<DType::F16>(a);
-      return;
-    case DType::BF16:
-      attention_impl<DType::BF16>(a);
-      return;
-    default:
-      return;  // CpuBackend rejects other KV types
-  }
-}
+#include "kernels/cpu/attention_generic.hpp"
