@@ -1,0 +1,38 @@
+// The state behind sgl::Tokenizer: a finalized Vocab plus the encode / decode algorithms.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tokenizer/vocab.hpp"
+#include "sgl/tokenizer.hpp"
+
+namespace sgl {
+
+struct Tokenizer::Impl {
+  explicit Impl(tok::Vocab v);
+
+  tok::Vocab vocab;
+  uint64_t serial;                   // distinguishes tokenizers in per-thread caches
+  std::vector<int32_t> bmp_id;       // SPM: token of each BMP character (-1 if none)
+
+  // Per-call decoding state shared by decode() and the stream decoder.
+  struct DecodeState {
+    bool at_start = true;
+    bool prev_special = false;
+    bool any_output = false;
+  };
+
+  void encode(std::string_view text, bool add_special, bool parse_special, std::vector<int32_t>& out) const;
+  void decode_one(int32_t id, bool skip_special, bool spaces_between, DecodeState& st, std::string& out) const;
+
+ private:
+  void encode_fragment(std::string_view text, bool after_special, std::vector<int32_t>& out) const;
+  void encode_spm(std::string_view text, bool after_special, std::vector<int32_t>& out) const;
+  void encode_byte_level(std::string_view text, std::vector<int32_t>& out) const;
+  void byte_level_piece(std::string_view piece, std::vector<int32_t>& out) const;
+};
+
+}  // namespace sgl
