@@ -62,10 +62,10 @@ void Tokenizer::Impl::decode_one(int32_t id, bool skip_special, bool spaces_betw
   if (st.at_start && !special && vocab.kind == ModelKind::kSpm && vocab.add_space_prefix && !piece.empty() &&
       piece[0] == ' ')
     piece.remove_prefix(1);
+  st.at_start = false;  // only the first kept token loses its dummy-prefix space
   if (piece.empty()) return;
   if (spaces_between && st.any_output && (special || st.prev_special)) out.push_back(' ');
   out.append(piece);
-  st.at_start = false;
   st.any_output = true;
   st.prev_special = special;
 }
