@@ -99,12 +99,6 @@ struct V {
   }
 };
 
-SGL_INLINE float load_scale(const uint8_t* p) {
-  uint16_t h;
-  __builtin_memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
 // Bytes per 64 columns of prepared activations.
 constexpr size_t sb_bytes(DType wt) { return wt == DType::Q8_0 ? 128 : 192; }
 
@@ -150,11 +144,15 @@ void prepare_act(DType wt, const float* x, int64_t cols, void* dst) {
   }
 }
 
-// Two blocks' f16 scales as 8 + 8 lanes.
+// Two blocks' f16 scales as 8 + 8 lanes (one conversion, one permute); p1 == nullptr gives zeros
+// in the upper lanes (odd block count).
 SGL_INLINE __m512 block_scales(const uint8_t* p0, const uint8_t* p1) {
-  const __m256 lo = _mm256_set1_ps(load_scale(p0));
-  if (!p1) return _mm512_zextps256_ps512(lo);
-  return _mm512_insertf32x8(_mm512_castps256_ps512(lo), _mm256_set1_ps(load_scale(p1)), 1);
+  uint16_t h0, h1 = 0;
+  __builtin_memcpy(&h0, p0, 2);
+  if (p1) __builtin_memcpy(&h1, p1, 2);
+  const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(h0 | static_cast<uint32_t>(h1) << 16)));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                               _mm512_castps128_ps512(f));
 }
 
 template <DType DT>
