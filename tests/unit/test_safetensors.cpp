@@ -397,6 +397,9 @@ TEST_CASE("config.json: architectures, defaults, rope scaling, sliding window, e
   j["rms_norm_eps"] = "small";
   expect_error([&] { cfg(j); }, Status::kParseError, "'rms_norm_eps' must be a number");
   j = base;
+  j["rope_theta"] = 1e300;
+  expect_error([&] { cfg(j); }, Status::kParseError, "'rope_theta' must be a finite number");
+  j = base;
   j["num_key_value_heads"] = 3;
   expect_error([&] { cfg(j); }, Status::kInvalidArgument, "KV head count 3");
   j = base;

@@ -1,5 +1,6 @@
 // ModelConfig from a Hugging Face config.json (LlamaForCausalLM, MistralForCausalLM,
 // Qwen2ForCausalLM, Qwen3ForCausalLM). Defaults are those of the transformers config classes.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -38,7 +39,10 @@ struct Reader {
   double number(const std::string& key, double fallback) const {
     if (!has(key)) return fallback;
     if (!j.at(key).is_number()) bad(key, "a number");
-    return j.at(key).get<double>();
+    double d = j.at(key).get<double>();
+    // Values go into floats: out-of-range ones would be undefined behaviour to convert.
+    if (!std::isfinite(d) || std::fabs(d) > 1e30) bad(key, "a finite number below 1e30");
+    return d;
   }
   bool boolean(const std::string& key, bool fallback) const {
     if (!has(key)) return fallback;
