@@ -1,0 +1,89 @@
+#include "server_args.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "core/support/check.hpp"
+
+namespace sgl::server {
+
+void add_server_flags(CLI::App& app, ServerArgs& a) {
+  EngineConfig& e = a.engine;
+  app.add_option("--model-path", e.model_path, "GGUF file or Hugging Face model directory")->required();
+  app.add_option("--tokenizer-path", e.tokenizer_path, "Tokenizer (default: the model's own)");
+  app.add_option("--host", a.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port", a.port, "Port to listen on")->capture_default_str();
+  app.add_option("--device", e.device, "Backend: cpu, ref, gcu:N")->capture_default_str();
+  app.add_option("--threads", e.threads, "Kernel threads (0 = all hardware threads)")->capture_default_str();
+  app.add_option("--context-length", e.context_length, "Context length (0 = the model's)")->capture_default_str();
+  app.add_option("--mem-fraction-static", e.mem_fraction_static, "Fraction of RAM for weights + KV cache")
+      ->capture_default_str();
+  app.add_option("--max-total-tokens", e.max_total_tokens, "KV pool size in tokens (0 = from memory)")->capture_default_str();
+  app.add_option("--max-running-requests", e.max_running_requests, "Max requests in a batch (0 = auto)")
+      ->capture_default_str();
+  app.add_option("--max-queued-requests", e.max_queued_requests, "Waiting requests before 503 (0 = unlimited)")
+      ->capture_default_str();
+  app.add_option("--chunked-prefill-size", e.chunked_prefill_size, "Max prefill tokens of one request per step (-1 = off)")
+      ->capture_default_str();
+  app.add_option("--max-prefill-tokens", e.max_prefill_tokens, "Max prefill tokens per step")->capture_default_str();
+  app.add_option("--schedule-policy", e.schedule_policy, "lpm, fcfs, random, dfs-weight")->capture_default_str();
+  app.add_flag("--disable-radix-cache", e.disable_radix_cache, "Disable prefix caching");
+  app.add_option("--page-size", e.page_size, "Tokens per KV page")->capture_default_str();
+  app.add_option("--random-seed", e.random_seed, "Base seed for requests without one")->capture_default_str();
+  app.add_option("--kv-cache-dtype", e.kv_cache_dtype, "auto, f16, bf16, f32")->capture_default_str();
+  app.add_option("--api-key", a.api_key, "Require 'Authorization: Bearer <key>'");
+  app.add_option("--served-model-name", a.served_model_name, "Model name in the OpenAI API (default: model path)");
+  app.add_option("--chat-template", a.chat_template, "Chat template (only the model's own is supported)");
+  app.add_option("--log-level", a.log_level, "debug, info, warning, error")->capture_default_str();
+  app.add_flag("--enable-metrics", a.enable_metrics, "Serve Prometheus metrics at /metrics");
+  app.add_option("--quantization", a.quantization, "Weight quantization (none only in this build)");
+  app.add_option("--tp-size", a.tp_size, "Tensor parallel size (1 only)")->capture_default_str();
+  app.add_option("--dp-size", a.dp_size, "Data parallel size (1 only)")->capture_default_str();
+  app.add_option("--ep-size", a.ep_size, "Expert parallel size (1 only)")->capture_default_str();
+  app.add_option("--nnodes", a.nnodes, "Number of nodes (1 only)")->capture_default_str();
+  app.add_option("--node-rank", a.node_rank, "Node rank (0 only)")->capture_default_str();
+  app.add_option("--dist-init-addr", a.dist_init_addr, "Multi-node init address (unsupported)");
+  app.add_option("--max-request-bytes", a.max_request_bytes, "Largest request body; larger gets 413 (sgl extra)")
+      ->capture_default_str();
+  app.add_option("--http-threads", a.http_threads, "HTTP handler threads (sgl extra)")->capture_default_str();
+}
+
+void ServerArgs::validate() const {
+  auto only = [](const char* flag, int got, int want) {
+    if (got != want)
+      SGL_THROW(Status::kUnsupported, "{} {} is not supported: this build runs on one device in one process ({} {} only)",
+                flag, got, flag, want);
+  };
+  only("--tp-size", tp_size, 1);
+  only("--dp-size", dp_size, 1);
+  only("--ep-size", ep_size, 1);
+  only("--nnodes", nnodes, 1);
+  only("--node-rank", node_rank, 0);
+  if (!dist_init_addr.empty())
+    SGL_THROW(Status::kUnsupported, "--dist-init-addr is not supported: multi-node serving is not implemented");
+  if (!quantization.empty() && quantization != "none")
+    SGL_THROW(Status::kUnsupported,
+              "--quantization {} is not supported yet; use a model file that is already quantized (GGUF) or none",
+              quantization);
+  if (!chat_template.empty())
+    SGL_THROW(Status::kUnsupported, "--chat-template is not supported yet: the model's own chat template is used");
+  if (port < 0 || port > 65535) SGL_THROW(Status::kInvalidArgument, "--port must be in [0, 65535] (got {})", port);
+  if (log_level != "debug" && log_level != "info" && log_level != "warning" && log_level != "error")
+    SGL_THROW(Status::kInvalidArgument, "--log-level must be debug, info, warning or error (got '{}')", log_level);
+  if (max_request_bytes < 1024) SGL_THROW(Status::kInvalidArgument, "--max-request-bytes must be >= 1024");
+  if (http_threads < 1 || http_threads > 4096) SGL_THROW(Status::kInvalidArgument, "--http-threads must be in [1, 4096]");
+  engine.validate();
+}
+
+int parse_server_args(int argc, char** argv, ServerArgs& args) {
+  CLI::App app{"sgl-server: OpenAI- and SGLang-compatible HTTP server on the sgl engine", "sgl-server"};
+  add_server_flags(app, args);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return -1;
+}
+
+}  // namespace sgl::server
