@@ -250,7 +250,7 @@ class CpuBackend final : public Backend {
       if (!(s.q_len >= 0 && s.q_len <= s.kv_len))
         SGL_THROW(Status::kInvalidArgument, "cpu attention: q_len {} exceeds kv_len {}", s.q_len, s.kv_len);
       // Chunks of query rows: decode gets one task per head, prefill several per head.
-      const int chunk = s.q_len <= 8 ? std::max(1, s.q_len) : 8;
+      const int chunk = s.q_len <= 16 ? std::max(1, s.q_len) : 16;
       for (int h = 0; h < n_heads; ++h) {
         for (int i = 0; i < s.q_len; i += chunk) {
           cpu::AttnTask t;
