@@ -1,0 +1,3 @@
+module sgl.example/go
+
+go 1.19
