@@ -87,6 +87,13 @@ class Tokenizer {
   // The model's chat template source (GGUF tokenizer.chat_template or tokenizer_config.json),
   // empty if it ships none.
   std::string chat_template() const;
+  // Renders `msgs` (context: messages, add_generation_prompt, bos_token, eos_token) with, in
+  // order of preference: `template_override` when it names a built-in template ("llama-2",
+  // "llama-3", "chatml", "qwen", "mistral", "deepseek", ...), `template_override` as Jinja source
+  // when it is any other non-empty string, the model's own template. Throws sgl::Error:
+  // kNotFound when there is no template, kParseError / kInvalidArgument from the template.
+  std::string apply_chat_template(const std::vector<ChatMessage>& msgs, bool add_generation_prompt,
+                                  const std::string& template_override = "") const;
   // Incremental detokenization: push ids one at a time; each call returns the newly completed
   // text, never ending inside a UTF-8 character. The concatenation of every push() plus finish()
   // equals decode() of all ids with the same options.

@@ -38,15 +38,7 @@ void Tokenizer::Impl::encode(std::string_view text, bool add_special, bool parse
   for (size_t i = 0; i < n; ++i) {
     const uint8_t b = uint8_t(text[i]);
     if (!first[b]) continue;
-    int32_t hit = -1;
-    for (const int32_t id : v.special_by_byte[b]) {
-      if (!parse_special && v.type[id] != TokenType::kUserDefined) continue;
-      const std::string& t = v.text[id];
-      if (t.size() <= n - i && std::memcmp(t.data(), text.data() + i, t.size()) == 0) {
-        hit = id;
-        break;
-      }
-    }
+    const int32_t hit = v.match_special(text, i, parse_special);
     if (hit < 0) continue;
     size_t raw_end = i;
     if (v.strip[hit] & 1)
@@ -72,11 +64,36 @@ void Tokenizer::Impl::encode_fragment(std::string_view text, bool after_special,
   }
 }
 
+namespace {
+
+// Appends the ids of `piece`, from the per-thread cache or by calling `run` (which appends).
+template <class Run>
+void cached_piece(uint64_t serial, std::string_view piece, std::vector<int32_t>& out, Run run) {
+  thread_local PieceCache cache;
+  if (piece.size() > kCacheMaxPiece) {
+    run(piece, out);
+    return;
+  }
+  if (cache.owner != serial) {
+    cache.map.clear();
+    cache.owner = serial;
+  }
+  if (auto it = cache.map.find(piece); it != cache.map.end()) {
+    out.insert(out.end(), it->second.begin(), it->second.end());
+    return;
+  }
+  const size_t before = out.size();
+  run(piece, out);
+  if (cache.map.size() >= kCacheMaxEntries) cache.map.clear();
+  cache.map.emplace(std::string(piece), std::vector<int32_t>(out.begin() + before, out.end()));
+}
+
+}  // namespace
+
 void Tokenizer::Impl::encode_spm(std::string_view text, bool after_special, std::vector<int32_t>& out) const {
   const tok::Vocab& v = vocab;
   thread_local std::string buf;
   thread_local std::vector<tok::Span> pieces;
-  thread_local std::vector<int32_t> syms;
   buf.clear();
   if (v.add_space_prefix && after_special) buf += "\xE2\x96\x81";
   if (v.escape_spaces) {
@@ -88,59 +105,56 @@ void Tokenizer::Impl::encode_spm(std::string_view text, bool after_special, std:
     buf.append(text);
   }
   pieces.clear();
-  v.pre.split(buf, pieces);
-  for (const auto& [pb, pe] : pieces) {
-    const std::string_view piece(buf.data() + pb, pe - pb);
-    syms.clear();
-    for (size_t i = 0; i < piece.size();) {
-      const auto c = tok::utf8_next(piece, i);
-      int32_t id = -1;
-      if (c.cp < bmp_id.size()) id = bmp_id[c.cp];
-      else if (c.cp < tok::kInvalidBase) id = v.find(piece.substr(i, c.len));
-      if (id >= 0) {
-        syms.push_back(id);
-      } else {
-        // Characters outside the vocabulary: one <0xNN> token per byte, else <unk>.
-        for (uint32_t k = 0; k < c.len; ++k) {
-          const int32_t bid = v.byte_fallback ? v.byte_id[uint8_t(piece[i + k])] : -1;
-          if (bid >= 0) syms.push_back(bid);
-          else if (v.unk >= 0 && (k == 0 || !v.byte_fallback)) {
-            syms.push_back(v.unk);
-            break;
-          }
+  if (v.spm_word_split) {
+    // Cut before every ▁ that follows another character: "▁▁a▁b" -> "▁▁a" "▁b".
+    size_t start = 0;
+    for (size_t k = buf.find("\xE2\x96\x81", 1); k != std::string::npos; k = buf.find("\xE2\x96\x81", k + 3)) {
+      if (k >= 3 && buf.compare(k - 3, 3, "\xE2\x96\x81") == 0) continue;
+      pieces.emplace_back(uint32_t(start), uint32_t(k));
+      start = k;
+    }
+    if (start < buf.size()) pieces.emplace_back(uint32_t(start), uint32_t(buf.size()));
+  } else {
+    v.pre.split(buf, pieces);
+  }
+  auto run = [this](std::string_view piece, std::vector<int32_t>& o) { spm_piece(piece, o); };
+  for (const auto& [pb, pe] : pieces) cached_piece(serial, std::string_view(buf).substr(pb, pe - pb), out, run);
+}
+
+void Tokenizer::Impl::spm_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  const tok::Vocab& v = vocab;
+  thread_local std::vector<int32_t> syms;
+  syms.clear();
+  for (size_t i = 0; i < piece.size();) {
+    const auto c = tok::utf8_next(piece, i);
+    int32_t id = -1;
+    if (c.cp < bmp_id.size()) id = bmp_id[c.cp];
+    else if (c.cp < tok::kInvalidBase) id = v.find(piece.substr(i, c.len));
+    if (id >= 0) {
+      syms.push_back(id);
+    } else {
+      // Characters outside the vocabulary: one <0xNN> token per byte, else <unk>.
+      for (uint32_t k = 0; k < c.len; ++k) {
+        const int32_t bid = v.byte_fallback ? v.byte_id[uint8_t(piece[i + k])] : -1;
+        if (bid >= 0) syms.push_back(bid);
+        else if (v.unk >= 0 && (k == 0 || !v.byte_fallback)) {
+          syms.push_back(v.unk);
+          break;
         }
       }
-      i += c.len;
     }
-    tok::bpe_merge(v.merges, syms);
-    out.insert(out.end(), syms.begin(), syms.end());
+    i += c.len;
   }
+  tok::bpe_merge(v.merges, syms);
+  out.insert(out.end(), syms.begin(), syms.end());
 }
 
 void Tokenizer::Impl::encode_byte_level(std::string_view text, std::vector<int32_t>& out) const {
   thread_local std::vector<tok::Span> pieces;
-  thread_local PieceCache cache;
-  if (cache.owner != serial) {
-    cache.map.clear();
-    cache.owner = serial;
-  }
   pieces.clear();
   vocab.pre.split(text, pieces);
-  for (const auto& [pb, pe] : pieces) {
-    const std::string_view piece = text.substr(pb, pe - pb);
-    if (piece.size() > kCacheMaxPiece) {
-      byte_level_piece(piece, out);
-      continue;
-    }
-    if (auto it = cache.map.find(piece); it != cache.map.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      continue;
-    }
-    const size_t before = out.size();
-    byte_level_piece(piece, out);
-    if (cache.map.size() >= kCacheMaxEntries) cache.map.clear();
-    cache.map.emplace(std::string(piece), std::vector<int32_t>(out.begin() + before, out.end()));
-  }
+  auto run = [this](std::string_view piece, std::vector<int32_t>& o) { byte_level_piece(piece, o); };
+  for (const auto& [pb, pe] : pieces) cached_piece(serial, text.substr(pb, pe - pb), out, run);
 }
 
 void Tokenizer::Impl::byte_level_piece(std::string_view piece, std::vector<int32_t>& out) const {

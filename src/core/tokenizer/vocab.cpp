@@ -170,20 +170,61 @@ void Vocab::finalize() {
 
   // Special and added tokens matched in raw text before BPE, longest first. Unused (type 5) and
   // normal tokens are never matched.
-  for (auto& v : special_by_byte) v.clear();
+  trie.assign(1, TrieNode{});
   special_first.fill(false);
   user_first.fill(false);
   for (size_t i = 0; i < n; ++i) {
     const TokenType t = type[i];
     if (text[i].empty()) continue;
     if (t != TokenType::kControl && t != TokenType::kUserDefined && t != TokenType::kUnknown) continue;
-    const uint8_t b0 = uint8_t(text[i][0]);
-    special_by_byte[b0].push_back(int32_t(i));
-    special_first[b0] = true;
-    if (t == TokenType::kUserDefined) user_first[b0] = true;
+    int32_t node = 0;
+    for (const char ch : text[i]) {
+      const uint8_t c = uint8_t(ch);
+      auto& next = trie[node].next;
+      auto it = std::lower_bound(next.begin(), next.end(), std::make_pair(c, int32_t(-1)));
+      if (it != next.end() && it->first == c) {
+        node = it->second;
+      } else {
+        const int32_t child = int32_t(trie.size());
+        next.insert(it, {c, child});
+        trie.emplace_back();  // invalidates `next`; not used again this step
+        node = child;
+      }
+    }
+    trie[node].any = int32_t(i);  // a later duplicate text wins, as in to_id
+    if (t == TokenType::kUserDefined) trie[node].user = int32_t(i);
+    special_first[uint8_t(text[i][0])] = true;
+    if (t == TokenType::kUserDefined) user_first[uint8_t(text[i][0])] = true;
   }
-  for (auto& v : special_by_byte)
-    std::stable_sort(v.begin(), v.end(), [&](int32_t a, int32_t b) { return text[a].size() > text[b].size(); });
+
+  spm_word_split = false;
+  if (kind == ModelKind::kSpm && escape_spaces && pre.empty()) {
+    spm_word_split = true;
+    const std::string_view sp = "\xE2\x96\x81";
+    for (size_t i = 0; i < n && spm_word_split; ++i) {
+      const std::string& t = text[i];
+      for (size_t k = t.find(sp, 1); k != std::string::npos; k = t.find(sp, k + 1)) {
+        if (k < 3 || t.compare(k - 3, 3, sp) != 0) {
+          spm_word_split = false;  // "x▁" inside a token: words may merge across the boundary
+          break;
+        }
+      }
+    }
+  }
+}
+
+int32_t Vocab::match_special(std::string_view s, size_t pos, bool parse_special) const {
+  int32_t node = 0, best = -1;
+  for (size_t k = pos; k < s.size(); ++k) {
+    const auto& next = trie[node].next;
+    const uint8_t c = uint8_t(s[k]);
+    auto it = std::lower_bound(next.begin(), next.end(), std::make_pair(c, int32_t(-1)));
+    if (it == next.end() || it->first != c) break;
+    node = it->second;
+    const int32_t tok = parse_special ? trie[node].any : trie[node].user;
+    if (tok >= 0) best = tok;
+  }
+  return best;
 }
 
 }  // namespace sgl::tok

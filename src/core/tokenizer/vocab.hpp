@@ -55,10 +55,19 @@ struct Vocab {
   std::vector<std::string> bytes;     // exact bytes each token emits when decoded
   std::array<int32_t, 256> byte_id{}; // token for a raw byte (-1 if none)
   std::vector<int32_t> eog;           // end-of-generation ids, sorted
-  // Special / added tokens for matching in raw text, bucketed by first byte, longest first.
-  std::array<std::vector<int32_t>, 256> special_by_byte;
+  // Special / added tokens for matching in raw text: a byte trie (node 0 is the root) whose
+  // nodes record the token ending there, if it is matchable with / without parse_special.
+  struct TrieNode {
+    int32_t any = -1;   // control, unknown or user-defined token ending here
+    int32_t user = -1;  // user-defined token ending here (matched even without parse_special)
+    std::vector<std::pair<uint8_t, int32_t>> next;  // sorted by byte
+  };
+  std::vector<TrieNode> trie;
   std::array<bool, 256> special_first{};      // any matchable token starts with this byte
-  std::array<bool, 256> user_first{};         // ... a user-defined one (matched when not parsing specials)
+  std::array<bool, 256> user_first{};         // ... a user-defined one
+  // SPM: no token joins a character to a following ▁, so text can be cut before each word's ▁
+  // run and the words merged (and cached) independently with identical results.
+  bool spm_word_split = false;
 
   int32_t size() const { return int32_t(text.size()); }
   bool valid(int32_t id) const { return id >= 0 && id < size(); }
@@ -71,6 +80,9 @@ struct Vocab {
     const TokenType t = type[id];
     return t == TokenType::kControl || t == TokenType::kUnknown || t == TokenType::kUnused;
   }
+
+  // Longest matchable special token at text[pos...], or -1.
+  int32_t match_special(std::string_view text, size_t pos, bool parse_special) const;
 
   // Validates sizes and ids, re-types end-of-generation / fill-in-the-middle markers that are not
   // control tokens (as llama.cpp does), and builds the derived tables. Throws sgl::Error.
