@@ -308,6 +308,23 @@ TEST_CASE("runaway templates are bounded") {
   e = error_of([&] { ChatTemplate::parse(deep); });
   CHECK(e.code() == Status::kParseError);
   CHECK(contains(e.what(), "nested too deeply"));
+  std::string chain = "{{ x";
+  for (int i = 0; i < 5000; ++i) chain += i % 2 ? "|trim" : ".a";
+  e = error_of([&] { ChatTemplate::parse(chain + " }}"); });
+  CHECK(e.code() == Status::kParseError);
+  std::string sum = "{{ 1";
+  for (int i = 0; i < 5000; ++i) sum += " + 1";
+  e = error_of([&] { ChatTemplate::parse(sum + " }}"); });
+  CHECK(contains(e.what(), "nested too deeply"));
+  // Values cannot be nested without bound, and namespaces cannot contain themselves.
+  e = error_of([] { R("{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor %}"); });
+  CHECK(contains(e.what(), "nested"));
+  e = error_of([] { R("{% set ns = namespace(x=1) %}{% set ns.x = [ns] %}{{ ns }}"); });
+  CHECK(contains(e.what(), "namespace"));
+  json deep_ctx = json::array();
+  for (int i = 0; i < 1000; ++i) deep_ctx = json::array({deep_ctx});
+  e = error_of([&] { ChatTemplate::parse("{{ d }}").render(json{{"d", deep_ctx}}); });
+  CHECK(contains(e.what(), "nested deeper"));
   std::string deep_if;
   for (int i = 0; i < 1000; ++i) deep_if += "{% if true %}";
   e = error_of([&] { ChatTemplate::parse(deep_if); });

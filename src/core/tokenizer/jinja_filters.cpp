@@ -240,6 +240,8 @@ Value apply_filter(Interp& in, const std::string& name, const Value& input, Args
     if (!input.is_number()) in.fail(pos, std::string("round needs a number, not '") + input.type_name() + "'");
     int64_t prec = std::clamp<int64_t>(int_arg(in, a, 0, "precision", 0, pos), -300, 300);
     std::string method = str_arg(in, a, 1, "method", "common", pos);
+    // Python's round() keeps ints ints; Jinja's ceil/floor paths always give floats.
+    if (method == "common" && input.kind != Value::Kind::kFloat && prec >= 0) return Value::integer(input.kind == Value::Kind::kBool ? input.b : input.i);
     double scale = std::pow(10.0, static_cast<double>(prec));
     double x = input.as_double() * scale;
     if (method == "common") x = std::nearbyint(x);  // Python rounds half to even

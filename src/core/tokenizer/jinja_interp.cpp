@@ -143,6 +143,8 @@ void Interp::exec_set(const Node& n) {
   Value obj = lookup(n.targets[0]);
   if (!obj.is_dict() || !obj.dict->is_namespace)
     fail(n.pos, "cannot set attribute '" + n.text + "' on '" + n.targets[0] + "': only namespace() objects allow it");
+  if (v.has_ns) fail(n.pos, "cannot store a namespace() object inside a namespace");
+  if (v.nest + 1 > Value::kMaxNest) fail(n.pos, "value nested too deeply");
   obj.dict->set(n.text, std::move(v));
 }
 
@@ -191,6 +193,7 @@ void Interp::exec_for(const Node& n) {
             if (a.pos.empty()) in.fail(in.current_pos(), "loop.cycle() needs at least one argument");
             return a.pos[static_cast<size_t>(k) % a.pos.size()];
           }));
+    loop.refresh_nest();
     scopes_.emplace_back();
     bind("loop", loop);
     assign(n.targets, items[k], n.pos);
@@ -279,6 +282,7 @@ Value Interp::eval(const Expr& e) {
         Value key = eval(*e.args[k]);
         d.dict->set(to_str(key), eval(*e.args[k + 1]));
       }
+      d.refresh_nest();
       return d;
     }
     case Expr::Kind::kGetAttr: return get_attr(*this, eval(*e.args[0]), e.name, e.pos);

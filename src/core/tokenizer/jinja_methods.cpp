@@ -548,6 +548,7 @@ const std::vector<std::pair<std::string, Value>>& globals() {
           for (const auto& [k, v] : p.dict->items) d.dict->set(k, v);
         }
         for (const auto& [k, v] : a.kw) d.dict->set(k, v);
+        d.refresh_nest();
         return d;
       };
     };
@@ -582,13 +583,16 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
       out += fmt[k];
       continue;
     }
-    if (++k >= fmt.size()) in.fail(pos, "format string ends with '%'");
-    int precision = -1;
-    if (fmt[k] == '.') {
+    // %[flags][width][.precision]type, as Python's printf-style formatting.
+    std::string flags;
+    while (++k < fmt.size() && std::string_view("-+ 0#").find(fmt[k]) != std::string_view::npos) flags += fmt[k];
+    int width = 0, precision = -1;
+    while (k < fmt.size() && fmt[k] >= '0' && fmt[k] <= '9') width = std::min(width * 10 + (fmt[k++] - '0'), 1000);
+    if (k < fmt.size() && fmt[k] == '.') {
       precision = 0;
-      while (++k < fmt.size() && fmt[k] >= '0' && fmt[k] <= '9') precision = std::min(precision * 10 + (fmt[k] - '0'), 50);
-      if (k >= fmt.size()) in.fail(pos, "incomplete format");
+      while (++k < fmt.size() && fmt[k] >= '0' && fmt[k] <= '9') precision = std::min(precision * 10 + (fmt[k] - '0'), 100);
     }
+    if (k >= fmt.size()) in.fail(pos, "incomplete format");
     char c = fmt[k];
     if (c == '%') {
       out += '%';
@@ -596,23 +600,50 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
     }
     if (next >= items.size()) in.fail(pos, "not enough arguments for format string");
     const Value& v = items[next++];
+    std::string piece;
     switch (c) {
-      case 's': out += to_str(v); break;
-      case 'r': out += to_repr(v); break;
+      case 's':
+      case 'r': {
+        piece = c == 's' ? to_str(v) : to_repr(v);
+        if (precision >= 0 && static_cast<size_t>(precision) < piece.size()) piece.resize(static_cast<size_t>(precision));
+        size_t len = utf8_length(piece);
+        if (static_cast<size_t>(width) > len) {
+          std::string pad(static_cast<size_t>(width) - len, ' ');
+          piece = flags.find('-') != std::string::npos ? piece + pad : pad + piece;
+        }
+        break;
+      }
       case 'd':
       case 'i':
-        if (!v.is_number()) in.fail(pos, std::string("%d format: a number is required, not ") + v.type_name());
-        out += std::to_string(v.kind == Value::Kind::kFloat ? static_cast<int64_t>(v.f) : (v.kind == Value::Kind::kBool ? v.b : v.i));
-        break;
-      case 'f': {
-        if (!v.is_number()) in.fail(pos, std::string("%f format: a number is required, not ") + v.type_name());
-        char buf[400];
-        std::snprintf(buf, sizeof buf, "%.*f", precision < 0 ? 6 : precision, v.as_double());
-        out += buf;
+      case 'x':
+      case 'X':
+      case 'o':
+      case 'f':
+      case 'F':
+      case 'e':
+      case 'E':
+      case 'g':
+      case 'G': {
+        if (!v.is_number()) in.fail(pos, std::string("%") + c + " format: a number is required, not " + v.type_name());
+        if (c == 'd' || c == 'i') flags.erase(std::remove(flags.begin(), flags.end(), '#'), flags.end());
+        std::string spec = "%" + flags + (width ? std::to_string(width) : "");
+        if (precision >= 0) spec += "." + std::to_string(precision);
+        char buf[1400];
+        if (c == 'd' || c == 'i' || c == 'x' || c == 'X' || c == 'o') {
+          long long x = v.kind == Value::Kind::kFloat ? static_cast<long long>(v.f) : (v.kind == Value::Kind::kBool ? v.b : v.i);
+          spec += std::string("ll") + (c == 'i' ? 'd' : c);
+          std::snprintf(buf, sizeof buf, spec.c_str(), x);
+        } else {
+          spec += c;
+          std::snprintf(buf, sizeof buf, spec.c_str(), v.as_double());
+        }
+        piece = buf;
         break;
       }
       default: in.fail(pos, std::string("unsupported format character '") + c + "'");
     }
+    out += piece;
+    in.check_size(out.size(), pos);
   }
   if (next < items.size() && args.is_list()) in.fail(pos, "not all arguments converted during string formatting");
   return out;

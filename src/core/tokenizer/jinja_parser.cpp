@@ -14,7 +14,7 @@ namespace {
 using TK = Token::Kind;
 
 // Deep nesting would otherwise overflow the stack; real templates nest a few levels.
-constexpr int kMaxNesting = 200;
+constexpr int kMaxNesting = 300;
 
 class Parser {
  public:
@@ -82,6 +82,20 @@ class Parser {
       if (++p->depth_ > kMaxNesting) p->fail(at, "template nested too deeply (limit " + std::to_string(kMaxNesting) + ")");
     }
     ~DepthGuard() { --p->depth_; }
+  };
+
+  // Left-associative chains (a + b + c, x.a.b, x|f|g) deepen the tree without recursing here, so
+  // each link counts toward the same nesting limit as recursion does.
+  struct ChainGuard {
+    Parser* p;
+    int steps = 0;
+    explicit ChainGuard(Parser* parser) : p(parser) {}
+    void step() {
+      ++steps;
+      if (++p->depth_ > kMaxNesting)
+        p->fail(p->cur(), "expression nested too deeply (limit " + std::to_string(kMaxNesting) + ")");
+    }
+    ~ChainGuard() { p->depth_ -= steps; }
   };
 
   // ---- statements ----------------------------------------------------------------------
@@ -285,16 +299,20 @@ class Parser {
   }
 
   ExprPtr parse_or() {
+    ChainGuard chain(this);
     ExprPtr l = parse_and();
     while (is_name("or")) {
+      chain.step();
       size_t pos = next().pos;
       l = binary("or", pos, std::move(l), parse_and());
     }
     return l;
   }
   ExprPtr parse_and() {
+    ChainGuard chain(this);
     ExprPtr l = parse_not();
     while (is_name("and")) {
+      chain.step();
       size_t pos = next().pos;
       l = binary("and", pos, std::move(l), parse_not());
     }
@@ -331,6 +349,7 @@ class Parser {
         break;
       }
       if (!cmp) {
+        // A comparison chain is one flat node: evaluating it does not recurse per link.
         cmp = make(Expr::Kind::kCompare, pos);
         cmp->args.push_back(std::move(first));
       }
@@ -340,32 +359,40 @@ class Parser {
     return cmp ? std::move(cmp) : std::move(first);
   }
   ExprPtr parse_math1() {
+    ChainGuard chain(this);
     ExprPtr l = parse_concat();
     while (is_op("+") || is_op("-")) {
+      chain.step();
       const Token& t = next();
       l = binary(t.text, t.pos, std::move(l), parse_concat());
     }
     return l;
   }
   ExprPtr parse_concat() {
+    ChainGuard chain(this);
     ExprPtr l = parse_math2();
     while (is_op("~")) {
+      chain.step();
       size_t pos = next().pos;
       l = binary("~", pos, std::move(l), parse_math2());
     }
     return l;
   }
   ExprPtr parse_math2() {
+    ChainGuard chain(this);
     ExprPtr l = parse_pow();
     while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
+      chain.step();
       const Token& t = next();
       l = binary(t.text, t.pos, std::move(l), parse_pow());
     }
     return l;
   }
   ExprPtr parse_pow() {
+    ChainGuard chain(this);
     ExprPtr l = parse_unary(true);
     while (is_op("**")) {
+      chain.step();
       size_t pos = next().pos;
       l = binary("**", pos, std::move(l), parse_unary(true));
     }
@@ -404,7 +431,9 @@ class Parser {
   }
 
   ExprPtr parse_postfix(ExprPtr e) {
+    ChainGuard chain(this);
     for (;;) {
+      if (is_op(".") || is_op("[") || is_op("(")) chain.step();
       if (is_op(".")) {
         size_t pos = next().pos;
         if (cur().kind == TK::kInt) {
@@ -460,7 +489,9 @@ class Parser {
   }
 
   ExprPtr parse_filters(ExprPtr e) {
+    ChainGuard chain(this);
     for (;;) {
+      if (is_op("|") || is_name("is")) chain.step();
       if (is_op("|")) {
         size_t pos = next().pos;
         auto f = make(Expr::Kind::kFilter, pos);

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sgl/error.hpp"
+
 namespace sgl::jinja {
 
 const Value* Dict::find(std::string_view key) const {
@@ -29,7 +31,30 @@ Value Value::new_list(List items) {
   Value v;
   v.kind = Kind::kList;
   v.list = std::make_shared<List>(std::move(items));
+  v.refresh_nest();
   return v;
+}
+
+void Value::refresh_nest() {
+  uint32_t n = 0;
+  bool ns = false;
+  if (kind == Kind::kList) {
+    for (const auto& c : *list) {
+      n = std::max(n, c.nest + 1);
+      ns |= c.has_ns;
+    }
+  } else if (kind == Kind::kDict) {
+    ns = dict->is_namespace;
+    for (const auto& [k, c] : dict->items) {
+      n = std::max(n, c.nest + 1);
+      ns |= c.has_ns;
+    }
+  }
+  if (n > kMaxNest)
+    throw Error(Status::kInvalidArgument,
+                "chat template value nested deeper than " + std::to_string(kMaxNest) + " levels");
+  nest = n;
+  has_ns = ns;
 }
 
 Value Value::new_dict() {
@@ -339,7 +364,9 @@ int compare(const Value& a, const Value& b, bool* ok) {
 namespace {
 
 template <typename Json>
-Value from_json_impl(const Json& j) {
+Value from_json_impl(const Json& j, uint32_t depth = 0) {
+  if (depth > Value::kMaxNest)
+    throw Error(Status::kInvalidArgument, "chat template context nested deeper than " + std::to_string(Value::kMaxNest) + " levels");
   switch (j.type()) {
     case nlohmann::detail::value_t::null: return Value::none();
     case nlohmann::detail::value_t::boolean: return Value::boolean(j.template get<bool>());
@@ -354,12 +381,13 @@ Value from_json_impl(const Json& j) {
     case nlohmann::detail::value_t::array: {
       List items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json_impl(e));
+      for (const auto& e : j) items.push_back(from_json_impl(e, depth + 1));
       return Value::new_list(std::move(items));
     }
     case nlohmann::detail::value_t::object: {
       Value d = Value::new_dict();
-      for (auto it = j.begin(); it != j.end(); ++it) d.dict->set(it.key(), from_json_impl(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) d.dict->set(it.key(), from_json_impl(it.value(), depth + 1));
+      d.refresh_nest();
       return d;
     }
     default: return Value::none();  // binary / discarded: not produced by JSON parsing

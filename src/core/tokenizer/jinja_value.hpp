@@ -61,6 +61,15 @@ struct Value {
   static Value new_dict();
   static Value function(Func fn);
 
+  // Container depth (0 for scalars) and whether a namespace() object is reachable. Kept so that
+  // values stay shallow (every recursive walk, destructor included, is bounded) and namespaces,
+  // the only mutable containers, can never be made to contain themselves.
+  static constexpr uint32_t kMaxNest = 256;
+  uint32_t nest = 0;
+  bool has_ns = false;
+  // Recomputes nest/has_ns from the direct children; throws sgl::Error past kMaxNest.
+  void refresh_nest();
+
   bool is_undefined() const { return kind == Kind::kUndefined; }
   bool is_none() const { return kind == Kind::kNone; }
   bool is_string() const { return kind == Kind::kString; }
