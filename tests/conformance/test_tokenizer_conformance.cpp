@@ -126,7 +126,23 @@ TEST_CASE("HF tokenizer.json files pass the vectors of the same tokenizer") {
     const auto [n, ok] = run_cases("hf:phi-3", tok, vectors("phi-3"), all);
     CHECK(ok == n);
     CHECK(tok.eos_token() == "<|endoftext|>");
-    CHECK_FALSE(tok.chat_template().empty());
+    CHECK_FALSE(tok.add_bos());  // tokenizer_config.json: add_bos_token false
+    // Its own template: each turn is "<|role|>\n" + content + "<|end|>\n"; the generation prompt
+    // opens an assistant turn, otherwise eos_token closes the text.
+    const std::vector<sgl::ChatMessage> chat = {
+        {"system", "You are terse."}, {"user", "Hi"}, {"assistant", "Hello."}, {"user", "Bye"}};
+    CHECK(tok.apply_chat_template(chat, true) ==
+          "<|system|>\nYou are terse.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello.<|end|>\n"
+          "<|user|>\nBye<|end|>\n<|assistant|>\n");
+    CHECK(tok.apply_chat_template(chat, false).ends_with("<|user|>\nBye<|end|>\n<|endoftext|>"));
+    // Rendered prompts tokenize with the chat markers as single control tokens (parse_special),
+    // and HF's rstrip on <|user|> eats the newline after it.
+    const auto ids = tok.encode("<|user|>\nBye<|end|>", false, true);
+    REQUIRE(ids.size() >= 3);
+    CHECK(ids.front() == *tok.piece_to_id("<|user|>"));
+    CHECK(ids.back() == *tok.piece_to_id("<|end|>"));
+    CHECK(tok.is_eos(*tok.piece_to_id("<|end|>")));
+    CHECK(tok.decode(ids, true) == "Bye");
   }
   SUBCASE("falcon (byte-level, Punctuation + ByteLevel + Digits + Split)") {
     const auto tok = sgl::Tokenizer::from_hf_dir((hf / "falcon-7b").string());

@@ -304,3 +304,16 @@ TEST_CASE("bad tokenizer.json gives clear errors") {
               Status::kParseError, "eos_token '</s>'");
   check_error([] { Tokenizer::from_hf_dir("/nonexistent/dir"); }, Status::kNotFound, "tokenizer.json");
 }
+
+TEST_CASE("apply_chat_template: built-in by name, Jinja override, missing template") {
+  const Tokenizer t = spm();
+  const std::vector<sgl::ChatMessage> msgs = {{"system", "Be brief."}, {"user", "Hi"}};
+  CHECK(t.apply_chat_template(msgs, true, "chatml") ==
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  // Any other override is Jinja source; bos/eos come from the vocabulary.
+  CHECK(t.apply_chat_template(msgs, false, "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}{{ eos_token }}") ==
+        "<s>[system]Be brief.[user]Hi</s>");
+  CHECK(t.chat_template().empty());
+  check_error([&] { t.apply_chat_template(msgs, true); }, Status::kNotFound, "no chat template");
+  check_error([&] { t.apply_chat_template(msgs, true, "{% if %}"); }, Status::kParseError, "syntax error");
+}

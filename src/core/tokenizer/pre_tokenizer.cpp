@@ -91,9 +91,7 @@ class Matcher {
         return run_if(pos, e, [&](size_t i) { return falcon_punct(i, false); }) - pos;
       case SplitRule::kNewline: return cp_[pos] == '\r' || cp_[pos] == '\n' ? 1 : 0;
       case SplitRule::kDsLetters:
-        return opt_space_then_run(pos, e, [&](size_t i) {
-          return in_ranges(cp_[i], kDsLetterRanges, std::size(kDsLetterRanges));
-        });
+        return opt_space_then_run(pos, e, [&](size_t i) { return ds_letter(cp_[i]); });
       case SplitRule::kDsPunct:
         return opt_space_then_run(pos, e, [&](size_t i) {
           return in_ranges(cp_[i], kDsPunctRanges, std::size(kDsPunctRanges));
@@ -119,6 +117,17 @@ class Matcher {
 
  private:
   bool is(size_t i, uint8_t f) const { return (fl_[i] & f) != 0; }
+  // Binary search over the sorted, disjoint deepseek-llm letter ranges (ASCII answered directly).
+  static bool ds_letter(uint32_t c) {
+    if (c < 0x80) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+    size_t lo = 0, hi = std::size(kDsLetterRanges);
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (kDsLetterRanges[mid][1] < c) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < std::size(kDsLetterRanges) && c >= kDsLetterRanges[lo][0];
+  }
   bool digit(size_t i) const { return cp_[i] >= '0' && cp_[i] <= '9'; }
   bool other(size_t i) const { return (fl_[i] & (kSpace | kLetter | kNumber)) == 0; }
   bool crlf(size_t i) const { return cp_[i] == '\r' || cp_[i] == '\n'; }
