@@ -24,7 +24,7 @@ namespace {
 using cpu::Isa;
 using cpu::KernelTable;
 
-constexpr int kMaxHeadDim = 512;  // matches kernels_generic.hpp (stack buffers per task)
+constexpr int kMaxHeadDim = 512;  // attention_generic.hpp scratch: 16 rows x 512 floats per matrix
 
 bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
 
