@@ -203,8 +203,10 @@ class SchemaCompiler {
       b_.define(*number_rule_,
                 Expr::seq({Expr::opt(Expr::byte('-')), int_part(),
                            Expr::opt(Expr::seq({Expr::byte('.'), Expr::plus(digit())})),
+                           // Exponents of at most 2 digits keep values within what common parsers
+                           // (doubles) accept; 1e999999 is valid JSON but overflows them.
                            Expr::opt(Expr::seq({Expr::bytes_of(e), Expr::opt(Expr::bytes_of(sign)),
-                                                Expr::plus(digit())}))}));
+                                                Expr::repeat(digit(), 1, 2)}))}));
     }
     return *number_rule_;
   }
