@@ -514,9 +514,9 @@ int main(void) {
     fprintf(stderr, "cannot create the engine: %s\n", sgl_last_error());
     return 1;
   }
-  test_stats(e);
   test_generate_misuse(e);
   test_generate(e);
+  test_stats(e); /* after generating: the scheduler publishes its statistics as it steps */
   test_result_null();
   test_stream(e);
   test_requests(e);
