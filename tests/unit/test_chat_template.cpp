@@ -48,7 +48,14 @@ TEST_CASE("text, output and literals") {
   CHECK(R("{{ true }} {{ False }} {{ none }} {{ None }}") == "True False None None");
   CHECK(R("{{ [1, 'a', none, true] }}") == "[1, 'a', None, True]");
   CHECK(R("{{ {'a': 1, 'b': [2]} }}") == "{'a': 1, 'b': [2]}");
-  CHECK(R("{{ missing }}|{{ missing.attr.deeper }}|{{ missing['x'] }}") == "||");
+  CHECK(R("{{ missing }}|{{ m.nokey }}|{{ l[5] }}|{{ none.x }}|", {{"m", json::object()}, {"l", json::array()}}) == "||||");
+  // As in Jinja, reading through an undefined value is an error, not a silent empty string.
+  for (const char* src : {"{{ missing.attr }}", "{{ missing['x'] }}", "{{ missing[1:] }}", "{{ m.a.b }}", "{{ missing | tojson }}"}) {
+    CAPTURE(src);
+    auto e = error_of([&] { R(src, {{"m", json::object()}}); });
+    CHECK(e.code() == Status::kInvalidArgument);
+    CHECK(contains(e.what(), "undefined"));
+  }
 }
 
 TEST_CASE("variables, attributes, subscripts and slices") {

@@ -41,7 +41,8 @@ class ChatTemplate {
 
   // Renders with the top-level variables of `context` (a JSON object): typically `messages`
   // (list of {role, content, ...}), `add_generation_prompt`, `bos_token`, `eos_token`, `tools`.
-  // Missing variables are Undefined (print as "", test false). Throws sgl::Error:
+  // Missing variables are Undefined (print as "", test false; `undefined.x` is an error, as in
+  // Jinja). Throws sgl::Error:
   // kInvalidArgument for runtime errors (with line:column), limits, and raise_exception(msg)
   // (whose message is exactly msg). Thread-safe: a template may be rendered concurrently.
   std::string render(const nlohmann::json& context) const;

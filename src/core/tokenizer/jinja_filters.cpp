@@ -145,6 +145,7 @@ Value apply_filter(Interp& in, const std::string& name, const Value& input, Args
     }
   }
   if (f == "tojson") {
+    if (input.is_undefined()) in.fail(pos, "tojson of an undefined value");
     JsonStyle st;
     if (!a.pos.empty() && a.pos[0].kind == Value::Kind::kInt) st.indent = static_cast<int>(std::clamp<int64_t>(a.pos[0].i, 0, 64));
     for (const auto& [k, v] : a.kw) {

@@ -507,7 +507,7 @@ Value Interp::eval_slice(const Expr& e) {
   } else if (obj.is_list()) {
     len = static_cast<int64_t>(obj.list->size());
   } else if (obj.is_undefined()) {
-    return Value::undefined();
+    fail(e.pos, "cannot slice an undefined value");
   } else {
     fail(e.pos, std::string("'") + obj.type_name() + "' object is not subscriptable");
   }

@@ -1,9 +1,9 @@
 // Tree-walking evaluator of a parsed chat template. One Interp renders one template once; it is
 // cheap to build, so ChatTemplate::render makes a fresh one per call (render is thread-safe).
 //
-// Undefined follows Jinja's default Undefined, made chainable: a missing variable, key or
-// attribute is Undefined, prints as "", is false, iterates as empty, and `undefined.x` is again
-// Undefined instead of an error (templates probe `message.tool_calls` and the like).
+// Undefined follows Jinja's default Undefined: a missing variable, key, index or attribute is
+// Undefined, prints as "", is false, has length 0 and iterates as empty; reading an attribute or
+// item *of* an Undefined, or dumping it with tojson, is an error (as it is for Hugging Face).
 //
 // Runaway templates are bounded: loop iterations and macro calls together, output size (also
 // the size of any string or list built on the way), and macro recursion depth.

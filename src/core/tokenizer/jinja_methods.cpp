@@ -170,6 +170,7 @@ List iterate(Interp& in, const Value& v, size_t pos) {
 }
 
 Value get_item(Interp& in, const Value& obj, const Value& key, size_t pos) {
+  if (obj.is_undefined()) in.fail(pos, "cannot index " + to_repr(key) + " of an undefined value");
   if (obj.is_dict()) {
     if (key.is_string()) {
       if (const Value* v = obj.dict->find(key.s)) return *v;
@@ -194,7 +195,7 @@ Value get_item(Interp& in, const Value& obj, const Value& key, size_t pos) {
     if (i < 0 || i >= n) return Value::undefined();
     return Value::string(std::string(chars[static_cast<size_t>(i)]));
   }
-  if (key.is_string() && !obj.is_undefined() && !obj.is_none()) return get_attr(in, obj, key.s, pos);
+  if (key.is_string() && !obj.is_none()) return get_attr(in, obj, key.s, pos);
   return Value::undefined();
 }
 
@@ -234,6 +235,7 @@ Value get_attr(Interp& in, const Value& obj, const std::string& name, size_t pos
           name == "insert" || name == "remove" || name == "sort" || name == "reverse" || name == "clear")
         return Value::function([obj, name](Interp& i, Args& a) { return call_list_method(i, obj, name, a, i.current_pos()); });
       return Value::undefined();
+    case Value::Kind::kUndefined: in.fail(pos, "cannot read attribute '" + name + "' of an undefined value");
     default: return Value::undefined();
   }
 }
