@@ -5,7 +5,9 @@
  * are a prefix of the reference (or the full reference when the request won the race).
  * The "ref" device is used because its matmul is batch-invariant, so greedy outputs do not
  * depend on which requests share a batch. CI runs this under ASan+UBSan. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 
 #include "capi_test.h"
@@ -194,8 +196,16 @@ int main(void) {
   CHECK(g_posted == 16);
   /* With 256-token budgets at least one of the 16 cancellations lands before its request ends. */
   CHECK(g_aborted >= 1);
-  CHECK_OK(sgl_engine_get_stats(g_engine, &st));
+  /* The scheduler publishes its statistics after each step, so the snapshot may trail the last
+   * result by a step: poll for up to 5 s. */
+  for (i = 0; i < 500; ++i) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    CHECK_OK(sgl_engine_get_stats(g_engine, &st));
+    if (st.running_requests == 0 && st.waiting_requests == 0 && st.finished_requests == st.total_requests) break;
+    nanosleep(&ts, NULL);
+  }
   CHECK(st.running_requests == 0 && st.waiting_requests == 0);
+  CHECK(st.total_requests == N_PROMPTS + N_THREADS * N_JOBS);
   CHECK(st.finished_requests == st.total_requests);
   sgl_engine_destroy(g_engine);
   printf("test_capi_threads: %d submitted requests cancelled early: %d\n", g_posted, g_aborted);
