@@ -23,7 +23,7 @@ struct PieceCache {
   std::unordered_map<std::string, std::vector<int32_t>, tok::StringHash, std::equal_to<>> map;
 };
 constexpr size_t kCacheMaxPiece = 48;
-constexpr size_t kCacheMaxEntries = 1 << 16;
+constexpr size_t kCacheMaxEntries = 1 << 15;  // bounds the per-thread memory to a few MB
 
 }  // namespace
 
