@@ -211,6 +211,9 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
           if (!sink.is_writable() || !sink.write(kKeepAlive.data(), kKeepAlive.size())) return false;
           return true;
         }
+        // /generate streams cumulative state, so one event per sample and poll is enough (and
+        // the state after poll() is the latest, not the one at each chunk).
+        std::vector<bool> touched(api == Api::kGenerate ? job->samples().size() : 0, false);
         for (auto& ev : events) {
           const size_t i = static_cast<size_t>(ev.sample);
           SampleOutput& s = job->samples()[i];
@@ -222,10 +225,8 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
           }
           std::string payload;
           if (api == Api::kGenerate) {
-            std::string id = p.prompts.size() == 1 ? rid : fmt::format("{}-{}", rid, i / static_cast<size_t>(p.n));
-            json o = generate_json(s, id, p, ctx.token_text);
-            if (p.batch) o["index"] = i;
-            payload = dump(o);
+            touched[i] = true;  // written once below, with the sample's latest state
+            continue;
           } else if (api == Api::kCompletions) {
             std::string text = ev.chunk.text;
             if (p.echo && !s.sent_role) text = echo[i / static_cast<size_t>(p.n)] + text;
@@ -239,6 +240,13 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
             s.sent_role = true;
           }
           if (!sse_write(sink, payload)) return false;
+        }
+        for (size_t i = 0; i < touched.size(); ++i) {
+          if (!touched[i]) continue;
+          std::string id = p.prompts.size() == 1 ? rid : fmt::format("{}-{}", rid, i / static_cast<size_t>(p.n));
+          json o = generate_json(job->samples()[i], id, p, ctx.token_text);
+          if (p.batch) o["index"] = i;
+          if (!sse_write(sink, dump(o))) return false;
         }
         if (!job->all_finished()) return true;
         if (api != Api::kGenerate && p.include_usage) {
