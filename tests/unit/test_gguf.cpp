@@ -68,7 +68,7 @@ void expect_error(const std::vector<uint8_t>& bytes, Status status, const std::s
     GgufFile::parse(bytes.data(), bytes.size());
     FAIL("no error; expected: " << part);
   } catch (const Error& e) {
-    INFO(e.what());
+    INFO(std::string(e.what()));
     CHECK(e.code() == status);
     CHECK(std::string(e.what()).find(part) != std::string::npos);
   }

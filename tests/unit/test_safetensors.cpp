@@ -37,7 +37,7 @@ void expect_parse_error(const std::vector<uint8_t>& b, Status st, const std::str
     SafetensorsFile::parse(b.data(), b.size(), "x.safetensors");
     FAIL("no error; expected: " << part);
   } catch (const Error& e) {
-    INFO(e.what());
+    INFO(std::string(e.what()));
     CHECK(e.code() == st);
     CHECK(std::string(e.what()).find(part) != std::string::npos);
     CHECK(std::string(e.what()).find("x.safetensors") != std::string::npos);
@@ -50,7 +50,7 @@ void expect_error(F&& f, Status st, const std::string& part) {
     f();
     FAIL("no error; expected: " << part);
   } catch (const Error& e) {
-    INFO(e.what());
+    INFO(std::string(e.what()));
     CHECK(e.code() == st);
     CHECK(std::string(e.what()).find(part) != std::string::npos);
   }
