@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 
 #include "core/support/check.hpp"
@@ -209,6 +210,7 @@ Grammar GrammarBuilder::build(uint32_t root) {
     lower_alts(body, static_cast<uint32_t>(id), alts);
     flat_[id] = std::move(alts);
   }
+  inline_leading_refs();
   g_.rules.resize(names_.size());
   for (size_t id = 0; id < names_.size(); ++id) {
     Grammar::Rule& r = g_.rules[id];
@@ -223,6 +225,98 @@ Grammar GrammarBuilder::build(uint32_t root) {
   g_.root = root;
   analyze_grammar(g_);
   return std::move(g_);
+}
+
+// Replaces `q rest` by `a_1 rest | ... | a_k rest` when q (the alternatives a_i) is small and
+// not recursive. Why: the token classifier works per stack frame, and a token that runs past the
+// end of its frame must be checked against the full stack at mask time. Small leading rules like
+// "one JSON string character" would otherwise end after one byte, making almost every token
+// context-dependent; inlined, a whole run of characters stays inside one frame.
+void GrammarBuilder::inline_leading_refs() {
+  using EK = Grammar::ElemKind;
+  const size_t n = flat_.size();
+  // Rules that can reach themselves (strongly connected components of the reference graph
+  // with a cycle; iterative Tarjan) are never inlined.
+  std::vector<std::vector<uint32_t>> edges(n);
+  std::vector<uint8_t> recursive(n, 0);
+  for (size_t r = 0; r < n; ++r)
+    for (auto& alt : flat_[r])
+      for (auto& el : alt)
+        if (el.kind == EK::kRef) {
+          edges[r].push_back(el.arg);
+          if (el.arg == r) recursive[r] = 1;
+        }
+  std::vector<int32_t> index(n, -1), low(n, 0);
+  std::vector<uint8_t> on(n, 0);
+  std::vector<uint32_t> stk;
+  std::vector<std::pair<uint32_t, size_t>> call;
+  int32_t counter = 0;
+  for (uint32_t s0 = 0; s0 < n; ++s0) {
+    if (index[s0] >= 0) continue;
+    call.push_back({s0, 0});
+    index[s0] = low[s0] = counter++;
+    stk.push_back(s0), on[s0] = 1;
+    while (!call.empty()) {
+      auto& [v, i] = call.back();
+      if (i < edges[v].size()) {
+        uint32_t w = edges[v][i++];
+        if (index[w] < 0) {
+          index[w] = low[w] = counter++;
+          stk.push_back(w), on[w] = 1;
+          call.push_back({w, 0});
+        } else if (on[w]) {
+          low[v] = std::min(low[v], index[w]);
+        }
+        continue;
+      }
+      uint32_t done = v;
+      call.pop_back();
+      if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[done]);
+      if (low[done] == index[done]) {
+        std::vector<uint32_t> comp;
+        uint32_t w;
+        do {
+          w = stk.back();
+          stk.pop_back();
+          on[w] = 0;
+          comp.push_back(w);
+        } while (w != done);
+        if (comp.size() > 1)
+          for (uint32_t c : comp) recursive[c] = 1;
+      }
+    }
+  }
+  constexpr size_t kMaxAlts = 64, kMaxLen = 24;
+  for (int round = 0; round < 4; ++round) {
+    bool changed = false;
+    for (size_t r = 0; r < n; ++r) {
+      std::vector<std::vector<Grammar::Elem>> out;
+      bool any = false;
+      for (auto& alt : flat_[r]) {
+        if (!alt.empty() && alt[0].kind == EK::kRef) {
+          uint32_t q = alt[0].arg;
+          const auto& qa = flat_[q];
+          bool small = q != r && !recursive[q] && qa.size() <= 16 && out.size() + qa.size() <= kMaxAlts;
+          for (auto& a : qa) small = small && a.size() + alt.size() <= kMaxLen;
+          if (small) {
+            for (auto& a : qa) {
+              std::vector<Grammar::Elem> na = a;
+              na.insert(na.end(), alt.begin() + 1, alt.end());
+              out.push_back(std::move(na));
+            }
+            any = true;
+            continue;
+          }
+        }
+        out.push_back(alt);
+      }
+      if (any) {
+        flat_[r] = std::move(out);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
 }
 
 void analyze_grammar(Grammar& g) {

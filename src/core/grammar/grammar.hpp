@@ -131,6 +131,7 @@ class GrammarBuilder {
   void lower_alts(const Expr& e, uint32_t owner, std::vector<std::vector<Grammar::Elem>>& out);
   uint32_t helper_rule(uint32_t owner, const char* suffix, Expr body);
   uint32_t intern_set(const ByteSet& s);
+  void inline_leading_refs();
 
   BuildLimits limits_;
   std::vector<std::string> names_;

@@ -324,6 +324,10 @@ void GrammarMatcher::fill_next_token_bitmask(uint32_t* mask) {
     for (int32_t id : vi.vocab().eos_ids) mask[id >> 5] |= uint32_t{1} << (id & 31);
     return;
   }
+  if (!mask_cache_) {
+    impl_->compute_mask(mask);
+    return;
+  }
   uint64_t key = Impl::key_of(impl_->cur);
   auto it = impl_->mask_cache.find(key);
   if (it != impl_->mask_cache.end() && it->second.key == impl_->cur) {

@@ -161,9 +161,13 @@ class GrammarMatcher {
   // may end here). The engine re-tokenizes them and feeds the tokens to accept_token.
   std::string find_jump_forward_string(size_t max_bytes = 1024);
   void reset();
+  // The matcher remembers the masks of recent states (repeated states inside long strings or
+  // arrays are common); benchmarks turn this off to time the computation itself.
+  void set_mask_cache(bool enabled) { mask_cache_ = enabled; }
 
  private:
   struct Impl;
+  bool mask_cache_ = true;
   std::shared_ptr<const CompiledGrammar> g_;
   std::unique_ptr<Impl> impl_;
   bool terminated_ = false;
