@@ -1,0 +1,407 @@
+// Scheduler thread loop, inbox, policies and step planning. KV bookkeeping is in
+// scheduler_kv.cpp, sampling and output in scheduler_output.cpp.
+#include "core/sched/scheduler.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "core/support/check.hpp"
+#include "core/support/log.hpp"
+
+namespace sgl {
+
+Scheduler::Scheduler(const SchedulerOptions& opts, Transformer& model, KvPool& pool, RadixCache& cache,
+                     std::shared_ptr<const TextDecoder> decoder)
+    : opts_(opts),
+      model_(model),
+      pool_(pool),
+      cache_(cache),
+      decoder_(std::move(decoder)),
+      n_vocab_(model.config().n_vocab),
+      page_size_(pool.page_size()),
+      rng_(opts.random_seed) {
+  SGL_CHECK(opts_.max_running_requests >= 1, "max_running_requests must be >= 1, got {}", opts_.max_running_requests);
+}
+
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::start() {
+  SGL_CHECK(!thread_.joinable(), "scheduler started twice");
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Scheduler::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::wake() {
+  {
+    std::lock_guard lk(mu_);
+    kicked_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Scheduler::submit(std::vector<std::unique_ptr<SchedRequest>> samples) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) SGL_THROW(Status::kCancelled, "the engine is shutting down");
+    int64_t queued = static_cast<int64_t>(inbox_.size()) + n_waiting_.load(std::memory_order_relaxed);
+    if (opts_.max_queued_requests > 0 && queued + static_cast<int64_t>(samples.size()) > opts_.max_queued_requests)
+      SGL_THROW(Status::kOutOfMemory, "queue is full: {} requests waiting (max_queued_requests = {})", queued,
+                opts_.max_queued_requests);
+    for (auto& s : samples) inbox_.push_back(std::move(s));
+  }
+  cv_.notify_all();
+}
+
+bool Scheduler::flush_cache() {
+  std::future<bool> f;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return false;
+    flush_requests_.emplace_back();
+    f = flush_requests_.back().get_future();
+  }
+  cv_.notify_all();
+  return f.get();
+}
+
+void Scheduler::loop() {
+  for (;;) {
+    bool idle;
+    {
+      std::unique_lock lk(mu_);
+      idle = waiting_.empty() && running_.empty();
+      if (idle) cv_.wait(lk, [&] { return stopping_ || kicked_ || !inbox_.empty() || !flush_requests_.empty(); });
+      kicked_ = false;
+      if (stopping_) break;
+    }
+    drain_inbox();
+    handle_cancellations();
+    if (!step()) {
+      // Nothing could run (e.g. every waiting sample waits for its group's prefill): do not spin.
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, std::chrono::milliseconds(2),
+                   [&] { return stopping_ || kicked_ || !inbox_.empty() || !flush_requests_.empty(); });
+    }
+    publish_stats();
+  }
+  // Shutdown: abort everything, including submissions that never reached the queue.
+  drain_inbox();
+  FinishReason why{FinishKind::kAbort, "", std::nullopt, "engine shut down"};
+  for (auto& r : running_) finish(*r, why);
+  for (auto& r : waiting_) finish(*r, why);
+  remove_finished();
+  std::lock_guard lk(mu_);
+  for (auto& p : flush_requests_) p.set_value(false);
+  flush_requests_.clear();
+}
+
+void Scheduler::drain_inbox() {
+  std::vector<std::unique_ptr<SchedRequest>> fresh;
+  std::vector<std::promise<bool>> flushes;
+  {
+    std::lock_guard lk(mu_);
+    fresh.swap(inbox_);
+    flushes.swap(flush_requests_);
+  }
+  for (auto& r : fresh) {
+    ++total_requests_;
+    waiting_.push_back(std::move(r));
+  }
+  for (auto& p : flushes) {
+    bool ok = cache_.flush();
+    if (ok) prompt_tokens_ = cached_prompt_tokens_ = 0;
+    publish_stats();  // so stats() right after flush_cache() shows the freed pages
+    p.set_value(ok);
+  }
+}
+
+void Scheduler::handle_cancellations() {
+  FinishReason why{FinishKind::kAbort, "", std::nullopt, "cancelled"};
+  for (auto& r : running_)
+    if (r->channel->cancelled.load(std::memory_order_acquire) && r->finish.kind == FinishKind::kNone) finish(*r, why);
+  for (auto& r : waiting_)
+    if (r->channel->cancelled.load(std::memory_order_acquire) && r->finish.kind == FinishKind::kNone) finish(*r, why);
+  remove_finished();
+}
+
+// Orders waiting_ by the configured policy. lpm and dfs-weight look at the radix tree; with
+// very long queues matching every prompt each step costs more than it saves (SGLang falls back
+// to fcfs beyond 128 waiting requests, and so do we).
+void Scheduler::sort_waiting() {
+  if (waiting_.size() < 2) return;
+  const std::string& p = opts_.policy;
+  auto fcfs = [](const auto& a, const auto& b) { return a->serial != b->serial ? a->serial < b->serial : a->index < b->index; };
+  if (p == "random") {
+    std::shuffle(waiting_.begin(), waiting_.end(), rng_);
+    return;
+  }
+  if (p == "fcfs" || cache_.disabled() || waiting_.size() > 128) {
+    std::stable_sort(waiting_.begin(), waiting_.end(), fcfs);
+    return;
+  }
+  std::map<RadixCache::NodeId, int64_t> weight;
+  std::vector<RadixCache::NodeId> node_of(waiting_.size());
+  for (size_t i = 0; i < waiting_.size(); ++i) {
+    auto& r = *waiting_[i];
+    auto m = cache_.match_prefix(std::span<const int32_t>(r.tokens.data(), r.tokens.size() - 1));
+    r.lpm_hint = m.n_tokens;
+    node_of[i] = m.node;
+    weight[m.node] += 1;
+  }
+  if (p == "lpm") {
+    std::stable_sort(waiting_.begin(), waiting_.end(), [&](const auto& a, const auto& b) {
+      return a->lpm_hint != b->lpm_hint ? a->lpm_hint > b->lpm_hint : fcfs(a, b);
+    });
+    return;
+  }
+  // dfs-weight (approximation of SGLang's): requests ending their cached prefix at the same tree
+  // node form a group; heavier groups go first so shared prefixes are reused back to back.
+  std::vector<size_t> idx(waiting_.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    int64_t wa = weight[node_of[a]], wb = weight[node_of[b]];
+    if (wa != wb) return wa > wb;
+    if (node_of[a] != node_of[b]) return node_of[a] < node_of[b];
+    return fcfs(waiting_[a], waiting_[b]);
+  });
+  std::deque<std::unique_ptr<SchedRequest>> sorted;
+  for (size_t i : idx) sorted.push_back(std::move(waiting_[i]));
+  waiting_.swap(sorted);
+}
+
+bool Scheduler::step() {
+  std::vector<Work> work;
+  schedule_decode(work);
+  schedule_prefill(work);
+  n_waiting_.store(static_cast<int64_t>(waiting_.size()), std::memory_order_relaxed);
+  if (work.empty()) return false;
+  run_batch(work);
+  remove_finished();
+  return true;
+}
+
+// Plans one decode token for every running request whose prefill is complete, plus the next
+// chunk of the chunked request, retracting requests until the pool can hold them.
+void Scheduler::schedule_decode(std::vector<Work>& work) {
+  auto needed = [&] {
+    int64_t n = 0;
+    for (auto& r : running_) {
+      if (r->prefill_done) n += pages_for(*r, 1);
+    }
+    return n;
+  };
+  int64_t need = needed();
+  if (need > available_pages()) {
+    // Retract (SGLang: the request with the fewest output tokens, newest first, loses the least
+    // work) until the rest fits. A lone request always fits: its max_new was clipped to the
+    // pool at submission. The chunked prefill goes first since it holds pages but decodes nothing.
+    while (need > available_pages()) {
+      SchedRequest* victim = chunked_;
+      chunked_ = nullptr;
+      if (!victim) {
+        for (auto& r : running_) {
+          if (!r->prefill_done) continue;
+          if (!victim || r->n_output() < victim->n_output() ||
+              (r->n_output() == victim->n_output() && r->serial > victim->serial))
+            victim = r.get();
+        }
+      }
+      SGL_CHECK(victim && running_.size() > 1, "KV pool of {} pages cannot hold the next token of the last running request",
+                pool_.total_pages());
+      retract(*victim);
+      need = needed();
+    }
+    new_token_ratio_ = 0.7;
+  }
+  for (auto& r : running_) {
+    if (!r->prefill_done) continue;
+    alloc_pages(*r, 1);
+    work.push_back(Work{r.get(), 1, true, false});
+  }
+}
+
+// Continues the chunked request, then admits waiting requests in policy order while the step's
+// prefill budget, max_running_requests and free + evictable pages allow.
+void Scheduler::schedule_prefill(std::vector<Work>& work) {
+  int64_t budget = opts_.max_prefill_tokens;
+  const int64_t chunk_cap = opts_.chunked_prefill_size < 0 ? INT64_MAX : opts_.chunked_prefill_size;
+  bool any_prefill = false;
+  new_token_ratio_ = std::max(0.1, new_token_ratio_ - 0.0015);
+
+  if (chunked_) {
+    SchedRequest& r = *chunked_;
+    int64_t remaining = static_cast<int64_t>(r.tokens.size()) - r.kv_len;
+    int64_t k = std::min({remaining, chunk_cap, std::max<int64_t>(budget, 1)});
+    // What the pages it holds plus every available page can take.
+    int64_t fit = static_cast<int64_t>(r.pages.size()) * page_size_ - r.kv_len + available_pages() * page_size_;
+    k = std::min(k, fit);
+    if (k > 0) {
+      alloc_pages(r, k);
+      bool last = k == remaining;
+      work.push_back(Work{&r, k, last, true});
+      budget -= k;
+      any_prefill = true;
+      if (last) chunked_ = nullptr;
+    }
+    if (chunked_) return;  // one partial prefill at a time
+  }
+  if (waiting_.empty() || budget <= 0) return;
+  sort_waiting();
+
+  // Pages promised to running requests for their future decode tokens (SGLang's
+  // new_token_ratio estimate), so admission does not immediately force retraction.
+  int64_t reserved = 0;
+  for (auto& r : running_) reserved += decode_reserve(*r);
+
+  std::deque<std::unique_ptr<SchedRequest>> keep;
+  while (!waiting_.empty()) {
+    auto& up = waiting_.front();
+    SchedRequest& r = *up;
+    bool stop_admitting = false;
+    if (static_cast<int>(running_.size()) >= opts_.max_running_requests || budget <= 0) break;
+    if (r.index > 0 && r.group && !r.group->leader_prefilled && !cache_.disabled()) {
+      keep.push_back(std::move(up));
+      waiting_.pop_front();
+      continue;
+    }
+    admit_prefix(r);  // locks the cached prefix
+    int64_t remaining = static_cast<int64_t>(r.tokens.size()) - r.kv_len;
+    int64_t k = std::min(remaining, chunk_cap);
+    if (k > budget) {
+      if (opts_.chunked_prefill_size < 0) {
+        // Without chunking a long prompt runs whole, but only as the step's first prefill.
+        if (any_prefill) stop_admitting = true;
+      } else {
+        k = budget;
+      }
+    }
+    int64_t need = pages_for(r, k);
+    int64_t avail = available_pages();
+    bool fits = need + decode_reserve(r) + reserved <= avail;
+    bool alone = running_.empty() && work.empty() && need <= avail;
+    if (stop_admitting || !(fits || alone)) {
+      release_kv(r);  // undo the lock; nothing was computed
+      break;
+    }
+    alloc_pages(r, k);
+    reserved += decode_reserve(r);
+    bool last = k == remaining;
+    work.push_back(Work{&r, k, last, true});
+    budget -= k;
+    any_prefill = true;
+    if (!r.admitted_once) {
+      r.admitted_once = true;
+      r.cached_prompt_tokens = std::min(r.kv_len, r.prompt_len);
+      prompt_tokens_ += r.prompt_len;
+      cached_prompt_tokens_ += r.cached_prompt_tokens;
+    }
+    running_.push_back(std::move(up));
+    waiting_.pop_front();
+    if (!last) {
+      chunked_ = &r;
+      break;
+    }
+  }
+  for (auto it = keep.rbegin(); it != keep.rend(); ++it) waiting_.push_front(std::move(*it));
+}
+
+void Scheduler::run_batch(std::vector<Work>& work) {
+  auto t0 = SteadyClock::now();
+  batch_.clear();
+  int64_t n_prefill = 0, n_decode = 0;
+  for (Work& w : work) {
+    SchedRequest& r = *w.req;
+    std::span<const int32_t> toks(r.tokens.data() + r.kv_len, static_cast<size_t>(w.n_new));
+    batch_.add_sequence(toks, static_cast<int32_t>(r.kv_len), r.pages, page_size_,
+                        w.wants_logits ? ForwardBatch::Logits::kLast : ForwardBatch::Logits::kNone);
+    (w.prefill ? n_prefill : n_decode) += w.n_new;
+  }
+  logits_.resize(batch_.logit_rows.size() * static_cast<size_t>(n_vocab_));
+  model_.forward(batch_, pool_.layers(), logits_.data());
+
+  size_t row = 0;
+  for (Work& w : work) {
+    SchedRequest& r = *w.req;
+    r.kv_len += w.n_new;
+    if (w.prefill) {
+      if (w.wants_logits) r.prefill_done = true;
+      if (w.wants_logits && r.index == 0 && r.group) r.group->leader_prefilled = true;
+      cache_unfinished(r);
+    }
+    if (!w.wants_logits) continue;
+    float* lg = logits_.data() + row++ * n_vocab_;
+    if (r.finish.kind != FinishKind::kNone) continue;
+    if (r.n_output() >= r.max_new) {  // max_new_tokens == 0: prefill only
+      finish(r, FinishReason{FinishKind::kLength});
+      continue;
+    }
+    const uint32_t* allowed = nullptr;
+    if (r.mask) {
+      mask_.assign(static_cast<size_t>((n_vocab_ + 31) / 32), 0u);
+      r.mask->fill(mask_.data(), n_vocab_);
+      allowed = mask_.data();
+    }
+    SampleResult s;
+    try {
+      s = sample_token(lg, n_vocab_, *r.sampler, allowed);
+    } catch (const Error& e) {  // e.g. the grammar allows no token
+      finish(r, FinishReason{FinishKind::kAbort, "", std::nullopt, e.what()});
+      continue;
+    }
+    process_token(r, s.token, s.logprob, std::move(s.top_logprobs));
+  }
+  auto t1 = SteadyClock::now();
+  ++steps_;
+  std::lock_guard lk(stats_mu_);
+  recent_.push_back(StepRecord{t0, t1, n_prefill, n_decode});
+  while (!recent_.empty() && t1 - recent_.front().end > std::chrono::seconds(10)) recent_.pop_front();
+}
+
+void Scheduler::publish_stats() {
+  EngineStats s;
+  s.running_requests = static_cast<int64_t>(running_.size());
+  s.waiting_requests = static_cast<int64_t>(waiting_.size());
+  s.kv_pages_total = pool_.total_pages();
+  s.kv_pages_free = pool_.free_pages();
+  s.kv_pages_used = pool_.used_pages();
+  s.page_size = page_size_;
+  s.cached_tokens = cache_.cached_pages() * page_size_;
+  const auto& cs = cache_.stats();
+  // Counted per admitted prompt rather than from RadixCache::stats(), whose lookups include the
+  // lpm policy's sorting matches.
+  s.cache_hit_rate = prompt_tokens_ > 0 ? static_cast<double>(cached_prompt_tokens_) / static_cast<double>(prompt_tokens_) : 0.0;
+  s.evicted_tokens = cs.evicted_tokens;
+  s.total_requests = total_requests_;
+  s.finished_requests = finished_requests_;
+  s.retracted_requests = retracted_;
+  s.forward_steps = steps_;
+  s.max_total_tokens = pool_tokens();
+  s.context_length = opts_.context_length;
+  s.max_running_requests = opts_.max_running_requests;
+  std::lock_guard lk(stats_mu_);
+  if (!recent_.empty()) {
+    double secs = std::chrono::duration<double>(recent_.back().end - recent_.front().start).count();
+    int64_t p = 0, d = 0;
+    for (auto& rec : recent_) p += rec.prefill, d += rec.decode;
+    if (secs > 0) {
+      s.prefill_tokens_per_s = static_cast<double>(p) / secs;
+      s.decode_tokens_per_s = static_cast<double>(d) / secs;
+    }
+  }
+  stats_ = s;
+}
+
+EngineStats Scheduler::stats() const {
+  std::lock_guard lk(stats_mu_);
+  return stats_;
+}
+
+}  // namespace sgl
