@@ -481,6 +481,47 @@ static void test_text_calls(sgl_engine* e) {
       CHECK(text != NULL && strstr(text, "Hi") != NULL && strlen(text) == len);
       sgl_string_free(text);
     }
+    {
+      /* A chat prompt works exactly when the template renders. */
+      sgl_prompt cp = sgl_prompt_default();
+      sgl_sampling_params sp = greedy(3);
+      sgl_result* r = NULL;
+      cp.messages_json = msgs;
+      cp.messages_json_len = strlen(msgs);
+      if (st == SGL_OK) {
+        CHECK_OK(sgl_generate(e, &cp, &sp, &r));
+        sgl_result_token_ids(r, &n);
+        CHECK(n == 3);
+        sgl_result_free(r);
+      } else {
+        CHECK(sgl_generate(e, &cp, &sp, &r) == st && r == NULL);
+      }
+    }
+    {
+      /* A text prompt is the same request as its tokens with the BOS rule applied. */
+      sgl_prompt tp = sgl_prompt_default(), ip = sgl_prompt_default();
+      sgl_sampling_params sp = greedy(6);
+      sgl_result *rt = NULL, *ri = NULL;
+      const int32_t *a, *b;
+      size_t na = 0, nb = 0;
+      CHECK_OK(sgl_tokenize(e, "Once upon a time", 16, 1, &ids, &n));
+      tp.text = "Once upon a time";
+      tp.text_len = 16;
+      ip.input_ids = ids;
+      ip.n_input_ids = n;
+      CHECK_OK(sgl_generate(e, &tp, &sp, &rt));
+      CHECK_OK(sgl_generate(e, &ip, &sp, &ri));
+      a = sgl_result_token_ids(rt, &na);
+      b = sgl_result_token_ids(ri, &nb);
+      CHECK(na == 6 && nb == 6 && memcmp(a, b, 6 * sizeof *a) == 0);
+      CHECK(strcmp(sgl_result_text(rt, NULL), sgl_result_text(ri, NULL)) == 0);
+      CHECK_OK(sgl_detokenize(e, a, na, 1, &text, &len));
+      CHECK(len == strlen(sgl_result_text(rt, NULL)) && memcmp(text, sgl_result_text(rt, NULL), len) == 0);
+      sgl_string_free(text);
+      sgl_result_free(rt);
+      sgl_result_free(ri);
+      sgl_tokens_free(ids);
+    }
   }
 }
 
