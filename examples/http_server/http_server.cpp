@@ -1,6 +1,10 @@
 #include "http_server.hpp"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <filesystem>
 
 #include <atomic>
 #include <chrono>
@@ -70,6 +74,31 @@ ApiError abort_error(const Result& r) {
   const std::string& m = r.finish.message;
   if (m.find("shut down") != std::string::npos) return ApiError(503, m);
   return ApiError(400, m.empty() ? "request aborted" : m);
+}
+
+// cpp-httplib 0.11 listens with a backlog of 5, so a burst of clients (64 streams opening at
+// once) overflows the accept queue and some see resets. listen() again on the bound socket raises
+// the backlog; the socket is found among this process's descriptors by its port.
+void deepen_backlog(int port) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (...) {
+      continue;
+    }
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    int p = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+            : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                         : -1;
+    if (p == port) ::listen(fd, 1024);
+  }
 }
 
 }  // namespace
@@ -266,8 +295,13 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
       },
       [this, job, st, api](bool success) {
         if (st->done) return;
-        // The client went away (or a write failed): stop generating and free the KV pages.
+        // The client went away (or a write failed): stop generating and free the KV pages. The
+        // aborts come back within a scheduler step; wait briefly so metrics and the log count them.
         job->cancel();
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (!job->all_finished() && std::chrono::steady_clock::now() < deadline)
+          for (const auto& ev : job->poll(100ms))
+            if (ev.chunk.finished && ev.chunk.result) metrics.on_result(*ev.chunk.result);
         finish_log(*job, route_name(api), 499, " (client disconnected; cancelled)");
       });
 }
@@ -448,6 +482,7 @@ int HttpServer::bind() {
     SGL_THROW(Status::kIoError, "cannot bind {}:{} (in use, or not an address of this host)", m.args.host, port);
   }
   m.args.port = port;
+  deepen_backlog(port);
   return port;
 }
 

@@ -9,3 +9,14 @@ if(TARGET sgl_http_server)
     endif()
   endforeach()
 endif()
+
+find_program(SGL_NODE_EXECUTABLE node)
+if(TARGET sgl_http_server AND SGL_NODE_EXECUTABLE)
+  add_executable(sgl_openai_driver ${CMAKE_CURRENT_LIST_DIR}/node/openai_driver.cpp)
+  target_include_directories(sgl_openai_driver PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+  target_link_libraries(sgl_openai_driver PRIVATE sgl_http_server sgl_test_support)
+  add_test(NAME test_server_openai_client
+           COMMAND sgl_openai_driver ${SGL_NODE_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/node)
+  set_tests_properties(test_server_openai_client PROPERTIES LABELS integration TIMEOUT 600 SKIP_RETURN_CODE 77
+    ENVIRONMENT "SGL_TEST_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}/tmp;SGL_BUILD_DIR=${PROJECT_BINARY_DIR}")
+endif()

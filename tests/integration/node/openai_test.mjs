@@ -1,0 +1,115 @@
+// The official `openai` npm client against a running sgl-server ($SGL_SERVER_URL, e.g.
+// http://127.0.0.1:PORT). Exits non-zero on the first failed check.
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+
+const base = process.env.SGL_SERVER_URL;
+assert.ok(base, "SGL_SERVER_URL is not set");
+const model = process.env.SGL_MODEL ?? "sgl-tiny";
+const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", timeout: 60_000, maxRetries: 0 });
+const messages = [
+  { role: "system", content: "You are terse." },
+  { role: "user", content: "Tell me a story." },
+];
+
+async function check(name, fn) {
+  const t0 = Date.now();
+  await fn();
+  console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+}
+
+let plain;
+await check("models.list", async () => {
+  const list = await client.models.list();
+  assert.equal(list.data[0].id, model);
+});
+
+await check("chat non-streamed", async () => {
+  plain = await client.chat.completions.create({ model, messages, max_tokens: 8, temperature: 0 });
+  assert.equal(plain.object, "chat.completion");
+  assert.equal(plain.choices.length, 1);
+  assert.equal(plain.choices[0].message.role, "assistant");
+  assert.equal(typeof plain.choices[0].message.content, "string");
+  assert.ok(["stop", "length"].includes(plain.choices[0].finish_reason));
+  assert.ok(plain.usage.prompt_tokens > 0);
+  assert.equal(plain.usage.total_tokens, plain.usage.prompt_tokens + plain.usage.completion_tokens);
+});
+
+await check("chat streamed", async () => {
+  const stream = await client.chat.completions.create({
+    model, messages, max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true },
+  });
+  let text = "";
+  let finish = null;
+  let usage = null;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, "chat.completion.chunk");
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      text += c.delta?.content ?? "";
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  }
+  assert.equal(text, plain.choices[0].message.content);
+  assert.equal(finish, plain.choices[0].finish_reason);
+  assert.equal(usage?.completion_tokens, plain.usage.completion_tokens);
+});
+
+await check("chat n=2", async () => {
+  const r = await client.chat.completions.create({ model, messages, max_tokens: 4, temperature: 1.0, n: 2, seed: 7 });
+  assert.equal(r.choices.length, 2);
+  assert.deepEqual(r.choices.map((c) => c.index), [0, 1]);
+});
+
+await check("chat logprobs", async () => {
+  const r = await client.chat.completions.create({
+    model, messages, max_tokens: 4, temperature: 0, logprobs: true, top_logprobs: 2,
+  });
+  const content = r.choices[0].logprobs.content;
+  assert.equal(content.length, r.usage.completion_tokens);
+  for (const t of content) {
+    assert.ok(t.logprob <= 0);
+    assert.equal(t.top_logprobs.length, 2);
+    assert.ok(t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob);
+  }
+});
+
+await check("completions", async () => {
+  const r = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 5, temperature: 0 });
+  assert.equal(r.object, "text_completion");
+  assert.equal(typeof r.choices[0].text, "string");
+});
+
+await check("bad request -> APIError 400", async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model, messages, max_tokens: -1 }),
+    (e) => e instanceof OpenAI.APIError && e.status === 400 && /max_tokens/.test(e.message),
+  );
+});
+
+const schema = {
+  type: "object",
+  properties: { name: { type: "string" }, age: { type: "integer" } },
+  required: ["name", "age"],
+  additionalProperties: false,
+};
+try {
+  await check("json_schema response_format", async () => {
+    const r = await client.chat.completions.create({
+      model, messages, max_tokens: 64, temperature: 0,
+      response_format: { type: "json_schema", json_schema: { name: "person", schema, strict: true } },
+    });
+    const v = JSON.parse(r.choices[0].message.content);
+    assert.equal(typeof v.name, "string");
+    assert.ok(Number.isInteger(v.age));
+    assert.deepEqual(Object.keys(v).sort(), ["age", "name"]);
+  });
+} catch (e) {
+  // Until constrained decoding is wired into the engine the server answers 400; anything else fails.
+  if (e instanceof OpenAI.APIError && e.status === 400 && process.env.SGL_REQUIRE_GRAMMAR !== "1") {
+    console.log(`skip - json_schema response_format: ${e.message}`);
+  } else {
+    throw e;
+  }
+}
+console.log("all openai client checks passed");
