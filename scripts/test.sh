@@ -8,9 +8,5 @@ if [ -z "${SGL_SHARED_DIR:-}" ] && [ -d ../shared ]; then
 fi
 export SGL_SHARED_DIR=${SGL_SHARED_DIR:-}
 scripts/build.sh
-# The official openai npm client for the server test (git-ignored; the one download besides apt).
-if command -v npm >/dev/null 2>&1 && [ ! -d tests/integration/node/node_modules/openai ]; then
-  tests/integration/node/install.sh >/dev/null || echo "npm install failed: the openai-client test will be skipped"
-fi
 BUILD_DIR=${BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "$@"
