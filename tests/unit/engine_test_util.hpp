@@ -2,6 +2,7 @@
 // direct greedy reference computed with the Transformer alone (no scheduler, no cache).
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -28,11 +29,13 @@ inline std::string tiny_model_path() {
 }
 
 // The ref backend's matmul gives every row the same result whatever the batch size, which
-// bitwise batch-invariance checks need.
-inline EngineConfig tiny_config(const std::string& device = "ref") {
+// bitwise batch-invariance checks need. SGL_ENGINE_TEST_DEVICE=cpu runs the same checks on the
+// optimized backend.
+inline EngineConfig tiny_config() {
   EngineConfig c;
   c.model_path = tiny_model_path();
-  c.device = device;
+  const char* dev = std::getenv("SGL_ENGINE_TEST_DEVICE");
+  c.device = dev && *dev ? dev : "ref";
   c.threads = 1;
   c.max_total_tokens = 4096;
   c.kv_cache_dtype = "f32";

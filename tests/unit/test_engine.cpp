@@ -76,7 +76,7 @@ TEST_CASE("EngineConfig::validate names the offending field") {
 TEST_CASE("generate matches a direct greedy forward pass, and streaming yields the same tokens") {
   std::mt19937 rng(1);
   auto prompt = random_prompt(rng, 13);
-  auto want = direct_greedy(tiny_model_path(), "ref", prompt, 20);
+  auto want = direct_greedy(tiny_model_path(), tiny_config().device, prompt, 20);
   Engine eng(tiny_config());
   CHECK(eng.config().context_length == 512);
   CHECK(eng.config().max_total_tokens == 4096);

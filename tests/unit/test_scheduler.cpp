@@ -77,7 +77,7 @@ TEST_CASE("greedy outputs are identical alone and in a batch of 16, cache on/off
   Workload w = mixed_workload(11);
   auto want = run_alone(w);
   // Spot-check the reference itself against the bare forward pass.
-  CHECK(want[3] == direct_greedy(tiny_model_path(), "ref", w.prompts[3], w.max_new[3]));
+  CHECK(want[3] == direct_greedy(tiny_model_path(), tiny_config().device, w.prompts[3], w.max_new[3]));
 
   EngineConfig c = tiny_config();
   SUBCASE("radix on, default chunking") {
