@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job: generate text with sgl on MODEL, or — with no model at hand — on a synthetic
-# random-weight llama that sgl-mkmodel writes (its output is gibberish; it shows the pipeline).
+# The main job: serve MODEL with sgl-server (OpenAI- and SGLang-compatible, 127.0.0.1:30000)
+# after a short generation that shows the model works. With no model at hand it uses a small
+# synthetic random-weight llama that sgl-mkmodel writes (its text is gibberish; it exercises
+# the whole pipeline). SGL_SERVE=0 stops after the generation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -12,4 +14,12 @@ if [ -z "$MODEL" ]; then
   echo "Its text is random; pass a real GGUF file or HF directory as the first argument to serve that."
   "$BUILD_DIR/tools/sgl-mkmodel" --arch llama --preset tiny --out "$MODEL" >/dev/null
 fi
-exec "$BUILD_DIR/tools/sgl-generate" --model "$MODEL" --prompt "${SGL_PROMPT:-Once upon a time}" -n "${SGL_N:-48}" --threads "$(nproc)"
+"$BUILD_DIR/tools/sgl-generate" --model "$MODEL" --prompt "${SGL_PROMPT:-Once upon a time}" -n "${SGL_N:-48}" \
+  --threads "$(nproc)"
+if [ "${SGL_SERVE:-1}" = "0" ]; then exit 0; fi
+PORT=${SGL_PORT:-30000}
+echo
+echo "Serving $MODEL on http://127.0.0.1:$PORT (Ctrl-C to stop). Try:"
+echo "  curl http://127.0.0.1:$PORT/generate -H 'Content-Type: application/json' -d '{\"text\":\"Once upon a time\",\"sampling_params\":{\"max_new_tokens\":32,\"temperature\":0}}'"
+exec "$BUILD_DIR/examples/http_server/sgl-server" --model-path "$MODEL" --host 127.0.0.1 --port "$PORT" \
+  --threads "$(nproc)" --log-level info
