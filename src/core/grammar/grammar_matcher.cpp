@@ -214,7 +214,14 @@ CompiledGrammar::TokenEntry CompiledGrammar::compute_entry(uint32_t pos) const {
     } while (j < n && lcp[j] >= k + 1);
     i = j;
   }
-  std::sort(out.uncertain.begin(), out.uncertain.end());
+  out.uncertain_lcp.resize(out.uncertain.size(), 0);
+  for (size_t u = 1; u < out.uncertain.size(); ++u) {
+    const std::string& a = toks[out.uncertain[u - 1]];
+    const std::string& b = toks[out.uncertain[u]];
+    size_t k = 0;
+    while (k < a.size() && k < b.size() && a[k] == b[k]) ++k;
+    out.uncertain_lcp[u] = static_cast<uint32_t>(k);
+  }
   return out;
 }
 
@@ -258,7 +265,7 @@ struct GrammarMatcher::Impl {
     std::vector<uint32_t> mask;
   };
   std::unordered_map<uint64_t, Cached> mask_cache;
-  StackSet tmp;
+  std::vector<StackSet> levels;  // per-depth stack sets of the uncertain-token walk
 
   Impl(const CompiledGrammar& g, size_t max_rb)
       : cg(g), pool(g.options().max_stack_depth),
@@ -286,13 +293,36 @@ struct GrammarMatcher::Impl {
       const uint32_t* src = e.accepted.data();
       for (size_t w = 0; w < words; ++w) mask[w] |= src[w];
     }
+    // Context-dependent tokens: a trie walk from the real stack over the (byte-ordered)
+    // uncertain list, sharing the work of common prefixes.
+    if (levels.size() < vi.max_len() + 1) levels.resize(vi.max_len() + 1);
     for (uint32_t s : cur) {
       if (s == 0) continue;
       const auto& e = cg.entry(pool[s].pos);
-      for (int32_t id : e.uncertain) {
-        if ((mask[id >> 5] >> (id & 31)) & 1) continue;
-        StackSet set{s};
-        if (pda.advance_bytes(set, toks[id])) mask[id >> 5] |= uint32_t{1} << (id & 31);
+      const size_t U = e.uncertain.size();
+      levels[0] = {s};
+      size_t valid = 0, i = 0;
+      while (i < U) {
+        const int32_t id = e.uncertain[i];
+        const std::string& t = toks[id];
+        size_t k = std::min<size_t>(e.uncertain_lcp[i], valid);
+        bool dead = false;
+        for (; k < t.size(); ++k) {
+          pda.advance(levels[k], static_cast<uint8_t>(t[k]), levels[k + 1]);
+          if (levels[k + 1].empty()) {
+            dead = true;
+            break;
+          }
+        }
+        if (!dead) {
+          mask[id >> 5] |= uint32_t{1} << (id & 31);
+          valid = t.size();
+          ++i;
+          continue;
+        }
+        valid = k;
+        do ++i;
+        while (i < U && e.uncertain_lcp[i] >= k + 1);
       }
     }
     if (!cur.empty() && cur[0] == 0)

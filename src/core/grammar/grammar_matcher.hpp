@@ -89,7 +89,8 @@ class CompiledGrammar {
  public:
   struct TokenEntry {
     std::vector<uint32_t> accepted;  // mask words: accepted whatever lies below the stack top
-    std::vector<int32_t> uncertain;  // need the full stack to decide
+    std::vector<int32_t> uncertain;       // need the full stack to decide; in byte order
+    std::vector<uint32_t> uncertain_lcp;  // shared prefix with the previous uncertain token
   };
 
   CompiledGrammar(GrammarKind kind, std::shared_ptr<const Grammar> g,
