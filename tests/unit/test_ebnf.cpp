@@ -158,3 +158,20 @@ TEST_CASE("ebnf: errors with positions") {
   expect_error("root ::= \"a\"{5,2}", "m > n", sgl::Status::kParseError, 12);
   expect_error("root ::= \"a\" (= \"b\")", "lookahead", sgl::Status::kParseError, 13);
 }
+
+TEST_CASE("ebnf: the stack depth bound gives a clear error and leaves the state unchanged") {
+  Vocab v = sgl::test::synthetic_vocab();
+  GrammarOptions opt;
+  opt.max_stack_depth = 16;
+  GrammarMatcher m(compile_grammar(GrammarKind::kEbnf, kParens, v, opt));
+  CHECK(m.accept_bytes("(((("));
+  try {
+    m.accept_bytes(std::string(40, '('));
+    FAIL_CHECK("depth bound not enforced");
+  } catch (const sgl::Error& e) {
+    CHECK(e.code() == sgl::Status::kOutOfMemory);
+    CHECK(std::string(e.what()).find("max_stack_depth") != std::string::npos);
+  }
+  CHECK(m.accept_bytes("))))"));
+  CHECK(m.can_terminate());
+}

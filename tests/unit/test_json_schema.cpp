@@ -246,3 +246,14 @@ TEST_CASE("json_object mode and the grammar cache") {
   }
   CHECK(done >= 3);
 }
+
+TEST_CASE("json schema: jump-forward strings") {
+  auto cg = compile_grammar(GrammarKind::kJsonSchema,
+      R"({"type":"object","properties":{"name":{"type":"string"},"ok":{"type":"boolean"}},"required":["name","ok"]})", vocab());
+  GrammarMatcher m(cg);
+  CHECK(m.find_jump_forward_string() == "{\"name\":\"");
+  CHECK(m.accept_bytes("{\"name\":\"bob\""));
+  CHECK(m.find_jump_forward_string() == ",\"ok\":");
+  CHECK(m.accept_bytes(",\"ok\":f"));
+  CHECK(m.find_jump_forward_string() == "alse}");
+}
