@@ -54,9 +54,9 @@ class Progress {
  public:
   Progress(int total, bool on) : total_(total), on_(on && isatty(STDERR_FILENO)) {}
   void tick() {
+    std::lock_guard lk(mu_);  // count and draw under one lock so the bar never goes backwards
     int d = ++done_;
     if (!on_) return;
-    std::lock_guard lk(mu_);
     int w = 40, fill = total_ ? d * w / total_ : w;
     std::fprintf(stderr, "\r%3d%%|%s%s| %d/%d", total_ ? d * 100 / total_ : 100, std::string(fill, '#').c_str(),
                  std::string(w - fill, ' ').c_str(), d, total_);
@@ -67,7 +67,7 @@ class Progress {
  private:
   int total_;
   bool on_;
-  std::atomic<int> done_{0};
+  int done_ = 0;
   std::mutex mu_;
 };
 
