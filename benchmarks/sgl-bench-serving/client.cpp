@@ -188,6 +188,7 @@ Outcome send_request(const Args& a, const Prompt& p) {
   if (!out.error.empty()) return out;
   if (!ok) {
     out.error = "HTTP error: " + httplib::to_string(err);
+    if (err == httplib::Error::Read) out.error += " (connection closed, or no data within --request-timeout)";
     return out;
   }
   if (status != 200) {
