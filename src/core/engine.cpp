@@ -6,6 +6,7 @@
 
 #include "core/engine/engine_setup.hpp"
 #include "core/engine/engine_text.hpp"
+#include "core/engine/grammar_mask.hpp"
 #include "core/kv/radix_cache.hpp"
 #include "core/model/transformer.hpp"
 #include "core/sched/scheduler.hpp"
@@ -24,7 +25,7 @@ struct Engine::Impl {
   std::shared_ptr<EngineText> text;  // null: token ids only
   std::vector<int32_t> eos_ids;
   std::shared_ptr<Scheduler> scheduler;
-  TokenMaskFactory grammar;  // not wired yet: requests with a grammar are rejected
+  TokenMaskFactory grammar;  // null without a tokenizer: requests with a grammar are rejected
   std::atomic<uint64_t> serial{0};
 
   std::vector<int32_t> prompt_ids(const Request& r) const;
@@ -68,6 +69,8 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
   m.text = make_engine_text(*m.model, cfg.tokenizer_path);
   m.eos_ids = m.text ? m.text->eos_ids() : std::vector<int32_t>{};
   if (m.eos_ids.empty()) m.eos_ids = model_eos_ids(*m.model);
+  // Grammars are byte-level, so they need each token's bytes: only engines with a tokenizer.
+  if (m.text && m.text->tokenizer()) m.grammar = make_grammar_mask_factory(*m.text->tokenizer(), mc.n_vocab, m.eos_ids);
 
   SchedulerOptions so;
   so.context_length = m.config.context_length;
@@ -135,7 +138,7 @@ RequestHandle Engine::submit(Request req) {
   const SamplingParams& sp = req.sampling;
   sp.validate();
   if (!sp.regex.empty() || !sp.json_schema.empty() || !sp.ebnf.empty()) {
-    if (!m.grammar) SGL_THROW(Status::kUnsupported, "constrained decoding (regex, json_schema, ebnf) is not available in this build yet");
+    if (!m.grammar) SGL_THROW(Status::kUnsupported, "constrained decoding (regex, json_schema, ebnf) needs a tokenizer, and this model/build has none");
   }
   if (!sp.stop.empty() && !m.text)
     SGL_THROW(Status::kUnsupported, "stop strings need a tokenizer, and this model/build has none; use stop_token_ids");

@@ -1,0 +1,121 @@
+// See grammar_mask.hpp. The provider is a thin adapter over GrammarMatcher; the interesting
+// decisions are which tokens the grammar may ever use (specials never, EOS only at an end) and
+// how json_object is recognised.
+#include "core/engine/grammar_mask.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "core/grammar/grammar_matcher.hpp"
+#include "core/support/check.hpp"
+#include "core/support/log.hpp"
+
+namespace sgl {
+namespace {
+
+class GrammarMaskProvider final : public TokenMaskProvider {
+ public:
+  explicit GrammarMaskProvider(std::shared_ptr<const grammar::CompiledGrammar> g) : m_(std::move(g)) {}
+
+  void fill(uint32_t* mask, int64_t n_vocab) override {
+    const auto words = static_cast<size_t>((n_vocab + 31) / 32);
+    if (m_.mask_words() == words) {
+      m_.fill_next_token_bitmask(mask);
+      return;
+    }
+    // The vocabulary is built at the model's width, so this only guards a mismatch.
+    buf_.assign(m_.mask_words(), 0u);
+    m_.fill_next_token_bitmask(buf_.data());
+    std::memcpy(mask, buf_.data(), std::min(words, buf_.size()) * sizeof(uint32_t));
+  }
+
+  void accept(int32_t token) override {
+    // The token was sampled under fill()'s mask, so a rejection means the scheduler sampled
+    // without it; keep the state (the output is then unconstrained) rather than kill the thread.
+    if (!m_.accept_token(token)) SGL_LOG_WARN("grammar: token {} rejected by the matcher; state kept", token);
+  }
+
+  bool terminated() const override { return m_.is_terminated(); }
+
+ private:
+  grammar::GrammarMatcher m_;
+  std::vector<uint32_t> buf_;
+};
+
+struct GrammarMasks {
+  GrammarMasks(Tokenizer t, int64_t n, std::vector<int32_t> eos) : tok(std::move(t)), n_vocab(n), eos_ids(std::move(eos)) {}
+
+  Tokenizer tok;
+  int64_t n_vocab;
+  std::vector<int32_t> eos_ids;
+  std::once_flag once;
+  std::unique_ptr<grammar::GrammarCache> cache;
+
+  grammar::Vocab vocab() const {
+    grammar::Vocab v;
+    const int64_t known = std::min<int64_t>(n_vocab, tok.vocab_size());
+    v.token_bytes.resize(static_cast<size_t>(n_vocab));  // unknown ids stay empty: never allowed
+    for (int32_t id : eos_ids)
+      if (id >= 0 && id < n_vocab) v.eos_ids.push_back(id);
+    std::sort(v.eos_ids.begin(), v.eos_ids.end());
+    v.eos_ids.erase(std::unique(v.eos_ids.begin(), v.eos_ids.end()), v.eos_ids.end());
+    for (int32_t id = 0; id < known; ++id) {
+      if (std::binary_search(v.eos_ids.begin(), v.eos_ids.end(), id)) continue;
+      if (tok.is_special(id))
+        v.special_ids.push_back(id);
+      else
+        v.token_bytes[static_cast<size_t>(id)] = tok.token_bytes(id);
+    }
+    return v;
+  }
+
+  grammar::GrammarCache& get_cache() {
+    std::call_once(once, [this] {
+      cache = std::make_unique<grammar::GrammarCache>(vocab());
+      SGL_LOG_INFO("grammar: vocabulary index built ({} tokens)", n_vocab);
+    });
+    return *cache;
+  }
+};
+
+// The server sends response_format json_object as the schema {"type":"object"}: the dedicated
+// any-object grammar says the same thing without the schema compiler's key restrictions.
+bool is_plain_object_schema(const std::string& s) {
+  auto j = nlohmann::json::parse(s, nullptr, false);
+  return !j.is_discarded() && j == nlohmann::json{{"type", "object"}};
+}
+
+}  // namespace
+
+TokenMaskFactory make_grammar_mask_factory(Tokenizer tokenizer, int64_t n_vocab, std::vector<int32_t> eos_ids) {
+  SGL_CHECK(n_vocab > 0, "grammar: the vocabulary is empty");
+  auto st = std::make_shared<GrammarMasks>(std::move(tokenizer), n_vocab, std::move(eos_ids));
+  return [st](const SamplingParams& sp) -> std::unique_ptr<TokenMaskProvider> {
+    const int forms = !sp.regex.empty() + !sp.json_schema.empty() + !sp.ebnf.empty();
+    if (forms == 0) return nullptr;
+    if (forms > 1)
+      SGL_THROW(Status::kInvalidArgument, "at most one of regex, json_schema and ebnf may be given (got {})", forms);
+    grammar::GrammarCache& cache = st->get_cache();
+    std::shared_ptr<const grammar::CompiledGrammar> g;
+    try {
+      if (!sp.regex.empty())
+        g = cache.get(grammar::GrammarKind::kRegex, sp.regex);
+      else if (!sp.ebnf.empty())
+        g = cache.get(grammar::GrammarKind::kEbnf, sp.ebnf);
+      else if (is_plain_object_schema(sp.json_schema))
+        g = cache.get(grammar::GrammarKind::kJsonObject, "");
+      else
+        g = cache.get(grammar::GrammarKind::kJsonSchema, sp.json_schema);
+    } catch (const Error& e) {
+      // A schema's unknown $ref is kNotFound inside the grammar module; for a request it is a
+      // bad argument (the server would otherwise answer 404 instead of 400).
+      if (e.code() != Status::kNotFound) throw;
+      throw Error(Status::kInvalidArgument, e.what(), e.offset());
+    }
+    return std::make_unique<GrammarMaskProvider>(std::move(g));
+  };
+}
+
+}  // namespace sgl
