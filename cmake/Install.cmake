@@ -17,5 +17,6 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/sglConfigVersion.cm
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sglConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/sglConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sgl)
 
+file(RELATIVE_PATH SGL_PC_PREFIX_REL "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
 configure_file(cmake/sgl.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sgl.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sgl.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
