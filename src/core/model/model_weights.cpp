@@ -64,6 +64,8 @@ ModelWeights resolve_weights(const ModelConfig& c, const TensorStore& s) {
       L.bk = vec(s, p + "attn_k.bias", kvw);
       L.bv = vec(s, p + "attn_v.bias", kvw);
     }
+    // HF llama with attention_bias=true also biases o_proj; present in the file or not at all.
+    if (s.find(p + "attn_output.bias")) L.bo = vec(s, p + "attn_output.bias", E);
     if (c.qk_norm) {
       L.q_norm = vec(s, p + "attn_q_norm.weight", c.head_dim);
       L.k_norm = vec(s, p + "attn_k_norm.weight", c.head_dim);

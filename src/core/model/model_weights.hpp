@@ -14,7 +14,8 @@ namespace sgl {
 struct LayerWeights {
   std::vector<float> attn_norm, ffn_norm;
   kernels::WeightView wq, wk, wv, wo;
-  std::vector<float> bq, bk, bv;          // qwen2 (empty otherwise)
+  std::vector<float> bq, bk, bv;          // qwen2, llama attention_bias (empty otherwise)
+  std::vector<float> bo;                  // output-projection bias where the model has one
   std::vector<float> q_norm, k_norm;      // qwen3 (empty otherwise)
   kernels::WeightView w_gate, w_up, w_down;
 };

@@ -72,6 +72,7 @@ void Transformer::forward(const ForwardBatch& b, const std::vector<kernels::KvLa
     be.kv_store(kv[l], k, v, b.slots.data(), n);
     be.attention(q, kv[l], b.seqs, static_cast<int>(H), scale, attn);
     be.matmul(attn, n, L.wo, h);
+    if (!L.bo.empty()) be.add_bias(h, L.bo.data(), n, E);
     be.add(x, h, n * E);
 
     be.rms_norm(x, L.ffn_norm.data(), h, n, E, c.rms_eps);
