@@ -35,12 +35,12 @@ die() { echo "compare.sh: $*" >&2; exit 2; }
 [[ -f $model ]] || die "--model must name a GGUF file"
 [[ -x $llama_bench ]] || die "--llama-bench must name the llama-bench binary (built by you)"
 [[ -x $llama_server ]] || die "--llama-server must name the llama-server binary (built by you)"
-for b in benchmarks/bench_model/bench_model benchmarks/sgl-bench-serving/sgl-bench-serving examples/http_server/sgl-server; do
+for b in benchmarks/bench_model benchmarks/sgl-bench-serving examples/http_server/sgl-server; do
   [[ -x $sgl_build/$b ]] || die "missing $sgl_build/$b (build sgl first, or pass --sgl-build DIR)"
 done
 command -v jq >/dev/null || die "jq is required"
-bench_model=$sgl_build/benchmarks/bench_model/bench_model
-bench_serving=$sgl_build/benchmarks/sgl-bench-serving/sgl-bench-serving
+bench_model=$sgl_build/benchmarks/bench_model
+bench_serving=$sgl_build/benchmarks/sgl-bench-serving
 sgl_server=$sgl_build/examples/http_server/sgl-server
 out=${out:-$(mktemp -d /tmp/sgl-compare.XXXXXX)}
 mkdir -p "$out"
