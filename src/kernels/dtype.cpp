@@ -20,7 +20,7 @@ constexpr std::array<Entry, 40> kTable = [] {
   set(DType::F32, "F32", 1, 4, true);
   set(DType::F16, "F16", 1, 2, true);
   set(DType::Q4_0, "Q4_0", 32, 18, true);
-  set(DType::Q4_1, "Q4_1", 32, 20, false);
+  set(DType::Q4_1, "Q4_1", 32, 20, true);
   set(DType::Q5_0, "Q5_0", 32, 22, false);
   set(DType::Q5_1, "Q5_1", 32, 24, false);
   set(DType::Q8_0, "Q8_0", 32, 34, true);

@@ -6,6 +6,7 @@
 
 #include "core/support/check.hpp"
 #include "kernels/half.hpp"
+#include "kernels/quant_q4_1.hpp"
 
 namespace sgl::kernels {
 
@@ -43,6 +44,9 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
       }
       return;
     }
+    case DType::Q4_1:
+      dequantize_row_q4_1(static_cast<const BlockQ4_1*>(src), dst, n);
+      return;
     default:
       SGL_THROW(Status::kUnsupported, "dequantize: tensor type {} is not supported", dtype_name(t));
   }
@@ -98,6 +102,9 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
       }
       return;
     }
+    case DType::Q4_1:
+      quantize_row_q4_1(src, static_cast<BlockQ4_1*>(dst), n);
+      return;
     default:
       SGL_THROW(Status::kUnsupported, "quantize: tensor type {} is not supported", dtype_name(t));
   }

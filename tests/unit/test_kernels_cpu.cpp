@@ -4,7 +4,7 @@
 // Tolerances (per op, why):
 //  - matmul F32/F16/BF16: both sides see bit-identical weights; cpu accumulates in f32 (ref in
 //    double), so |err| <= 2e-5 · Σ|x||w| (f32 rounding over up to 4128 terms, random-walk).
-//  - matmul Q8_0/Q4_0: cpu quantizes the activations to int8 blocks (d = amax/127). Compared with
+//  - matmul Q8_0/Q4_0/Q4_1: cpu quantizes the activations to int8 blocks (d = amax/127). Compared with
 //    ref run on those same rounded activations (computed here): |err| <= 2e-5 · Σ|x̂||w| plus one
 //    rounding tie's worth (max d·|w|). Also checked against ref on the raw x with the rigorous
 //    bound Σ_blocks (d_b/2)·Σ|w| of the activation rounding.
@@ -92,7 +92,7 @@ void check_matmul(Backend& ref, const std::vector<std::string>& isas, std::mt199
   CAPTURE(m);
   Weights w = make_weights(rng, t, rows, cols);
   std::vector<float> x = random_floats(rng, m * cols);
-  const bool quant = t == DType::Q8_0 || t == DType::Q4_0;
+  const bool quant = t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1;
   std::vector<float> scales;
   std::vector<float> xr = quant ? q8_round(x, &scales) : x;
   std::vector<float> want(m * rows), want_raw(m * rows);
@@ -134,7 +134,7 @@ TEST_CASE("cpu matmul matches ref for every weight type, ISA and awkward shape")
   auto ref = create_backend("ref");
   const auto isas = available_isas();
   std::mt19937 rng(1234);
-  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
     for (int64_t cols : {32, 96, 4128})
       for (int64_t rows : {1, 7, 33})
         for (int64_t m : {1, 3, 17, 64}) check_matmul(*ref, isas, rng, t, rows, cols, m);
@@ -147,13 +147,13 @@ TEST_CASE("cpu matmul rejects unsupported weight types and bad shapes") {
   auto cpu = make_cpu("scalar");
   std::vector<uint8_t> buf(1024);
   std::vector<float> x(64), y(4);
-  WeightView w{buf.data(), DType::Q4_1, 1, 32};
+  WeightView w{buf.data(), DType::IQ2_XXS, 1, 256};
   try {
     cpu->matmul(x.data(), 1, w, y.data());
     FAIL("expected an error");
   } catch (const Error& e) {
     CHECK(e.code() == Status::kUnsupported);
-    CHECK(std::string(e.what()).find("Q4_1") != std::string::npos);
+    CHECK(std::string(e.what()).find("IQ2_XXS") != std::string::npos);
   }
   WeightView q{buf.data(), DType::Q8_0, 1, 48};
   try {

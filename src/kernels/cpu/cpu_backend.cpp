@@ -26,7 +26,7 @@ using cpu::KernelTable;
 
 constexpr int kMaxHeadDim = 512;  // attention_generic.hpp scratch: 16 rows x 512 floats per matrix
 
-bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
+bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
 
 bool matmul_supported(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || is_quantized(t); }
 
@@ -105,12 +105,18 @@ class CpuBackend final : public Backend {
     g.cols = w.cols;
     g.y = y;
     g.ldy = w.rows;
+    // Q4_1 has its own kernels and activation layout (q4_1_*.cpp); the rest use the ISA table.
+    const cpu::QuantGemm* own = w.dtype == DType::Q4_1 ? &cpu::q4_1_gemm(isa_) : nullptr;
     if (is_quantized(w.dtype)) {
       // Quantize the activation rows once; every weight row then reuses them.
-      const size_t stride = static_cast<size_t>(round_up(static_cast<int64_t>(k_.act_bytes(w.dtype, w.cols)), 64));
+      const size_t ab = own ? own->act_bytes(w.cols) : k_.act_bytes(w.dtype, w.cols);
+      const size_t stride = static_cast<size_t>(round_up(static_cast<int64_t>(ab), 64));
       uint8_t* buf = act_buffer(stride * static_cast<size_t>(m));
       parallel(m, 8, [&](int64_t b, int64_t e) {
-        for (int64_t t = b; t < e; ++t) k_.prepare_act(w.dtype, x + t * w.cols, w.cols, buf + t * stride);
+        for (int64_t t = b; t < e; ++t) {
+          if (own) own->prepare_act(x + t * w.cols, w.cols, buf + t * stride);
+          else k_.prepare_act(w.dtype, x + t * w.cols, w.cols, buf + t * stride);
+        }
       });
       g.act = buf;
       g.act_stride = stride;
@@ -134,7 +140,7 @@ class CpuBackend final : public Backend {
       tile.r1 = r1;
       tile.t0 = t0;
       tile.t1 = t1;
-      k_.gemm(tile);
+      (own ? own->gemm : k_.gemm)(tile);
     };
     if (threads_ == 1 || (rb >= w.rows && n_tb == 1)) {
       run(0, w.rows, 0, m);

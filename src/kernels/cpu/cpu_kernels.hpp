@@ -57,6 +57,15 @@ struct KernelTable {
   void (*attention)(const AttnTask& t);
 };
 
+// Integer matmul of one weight type that keeps its own activation layout (q4_1_*.cpp): the
+// backend prepares activations with these and tiles `gemm` exactly as for KernelTable's.
+struct QuantGemm {
+  size_t (*act_bytes)(int64_t cols);
+  void (*prepare_act)(const float* x, int64_t cols, void* dst);
+  void (*gemm)(const GemmTile& t);
+};
+const QuantGemm& q4_1_gemm(Isa isa);  // Q4_1 weights on the best table at or below `isa`
+
 const KernelTable& kernels_scalar();
 const KernelTable& kernels_avx2();
 const KernelTable& kernels_avx512();
