@@ -1,5 +1,6 @@
 // Engine lifetime, statistics, tokenizer and chat-template calls of the C ABI.
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -58,6 +59,7 @@ sgl::EngineConfig to_config(const sgl_engine_params& p) {
   c.max_prefill_tokens = p.max_prefill_tokens;
   if (p.schedule_policy) c.schedule_policy = p.schedule_policy;
   if (p.kv_cache_dtype) c.kv_cache_dtype = p.kv_cache_dtype;
+  if (p.quantization) c.quantization = p.quantization;
   c.random_seed = p.random_seed;
   c.disable_radix_cache = p.disable_radix_cache != 0;
   if (c.threads < 0)
@@ -98,8 +100,15 @@ SGL_EXPORT sgl_status sgl_engine_create(const sgl_engine_params* params, sgl_eng
   return guard("sgl_engine_create", [&] {
     need(out_engine, "out_engine");
     need(params, "params");
-    check_struct_size(params->struct_size, sizeof(sgl_engine_params), "sgl_engine_params");
-    sgl::EngineConfig cfg = to_config(*params);
+    // The struct grew by appending `quantization`; a caller built before that passes the old
+    // size, and only that many bytes may be read from it.
+    constexpr size_t kSizeBeforeQuantization = offsetof(sgl_engine_params, quantization);
+    if (params->struct_size != kSizeBeforeQuantization)
+      check_struct_size(params->struct_size, sizeof(sgl_engine_params), "sgl_engine_params");
+    sgl_engine_params p;
+    std::memset(&p, 0, sizeof p);
+    std::memcpy(&p, params, params->struct_size);
+    sgl::EngineConfig cfg = to_config(p);
     auto h = std::make_unique<sgl_engine>();
     h->engine = std::make_unique<sgl::Engine>(cfg);
     *out_engine = h.release();

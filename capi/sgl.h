@@ -117,6 +117,9 @@ typedef struct sgl_engine_params {
   const char* kv_cache_dtype;    /* NULL = "auto"; "f16", "bf16", "f32" */
   uint64_t random_seed;          /* base of per-request seeds (default 0) */
   int32_t disable_radix_cache;   /* nonzero disables prefix caching */
+  /* Appended later; callers built against the header without it (a smaller struct_size) get
+   * "none". */
+  const char* quantization;      /* NULL = "none"; online weight quantization: "q8_0", "q4_0", "q4_k", ... */
 } sgl_engine_params;
 
 /* The defaults, with struct_size set. Thread-safe. @since 0.1 */

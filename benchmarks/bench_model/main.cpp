@@ -20,7 +20,7 @@ static double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"sgl forward-pass benchmark (prefill / decode tokens per second)"};
-  std::string model_path, device = "cpu";
+  std::string model_path, device = "cpu", quantization = "none";
   int threads = 2, n_prompt = 512, n_gen = 128, reps = 3;
   app.add_option("-m,--model", model_path, "GGUF file or HF directory")->required();
   app.add_option("-t,--threads", threads, "threads");
@@ -28,10 +28,11 @@ int main(int argc, char** argv) {
   app.add_option("-n,--n-gen", n_gen, "generated tokens for the decode test");
   app.add_option("-r,--reps", reps, "repetitions (median is reported)");
   app.add_option("--device", device, "backend");
+  app.add_option("--quantization", quantization, "online weight quantization: none, q8_0, q4_0, q4_k, ...");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto model = std::make_shared<LoadedModel>(load_model(model_path));
+    auto model = std::make_shared<LoadedModel>(load_model(model_path, LoadOptions{quantization, threads}));
     auto backend = kernels::create_backend(device, kernels::BackendOptions{threads, ""});
     Transformer tf(model, *backend);
     const ModelConfig& c = model->config;

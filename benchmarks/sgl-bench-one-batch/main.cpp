@@ -85,7 +85,7 @@ Point run_point(Transformer& tf, KvPool& pool, const ModelConfig& c, int page, i
 
 int main(int argc, char** argv) {
   CLI::App app{"sgl-bench-one-batch: static-batch prefill and decode latency (like sglang.bench_one_batch)"};
-  std::string model_path, device = "cpu", result_file, run_name = "before";
+  std::string model_path, device = "cpu", result_file, run_name = "before", quantization = "none";
   std::vector<int> batch_sizes{1}, input_lens{1024}, output_lens{16};
   int threads = 0;
   bool warmup = true;
@@ -95,13 +95,15 @@ int main(int argc, char** argv) {
   app.add_option("--output-len", output_lens, "Output lengths (list)")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   app.add_option("--threads,-t", threads, "Kernel threads (0 = all hardware threads)")->capture_default_str();
   app.add_option("--device", device, "Backend: cpu or ref")->capture_default_str();
+  app.add_option("--quantization", quantization, "Online weight quantization: none, q8_0, q4_0, q4_k, ...")
+      ->capture_default_str();
   app.add_option("--result-filename", result_file, "Append one JSONL record per grid point");
   app.add_option("--run-name", run_name, "Stored in the JSONL records")->capture_default_str();
   app.add_flag("!--skip-warmup", warmup, "Skip the untimed warm-up point");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto model = std::make_shared<LoadedModel>(load_model(model_path));
+    auto model = std::make_shared<LoadedModel>(load_model(model_path, LoadOptions{quantization, threads}));
     auto backend = kernels::create_backend(device, kernels::BackendOptions{threads, ""});
     Transformer tf(model, *backend);
     const ModelConfig& c = model->config;
@@ -137,7 +139,8 @@ int main(int argc, char** argv) {
                                 {"prefill_latency", p.prefill_s}, {"prefill_throughput", p.prefill_tps},
                                 {"median_decode_latency", p.decode_med_s}, {"median_decode_throughput", p.decode_tps},
                                 {"total_latency", p.total_s}, {"overall_throughput", p.overall_tps},
-                                {"threads", threads}, {"device", device}, {"model_path", model_path}};
+                                {"threads", threads}, {"device", device}, {"model_path", model_path},
+                                {"quantization", quantization}};
             jsonl << j.dump() << "\n";
           }
         }

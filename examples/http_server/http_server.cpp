@@ -328,6 +328,7 @@ json HttpServer::Impl::server_info() const {
                {"page_size", c.page_size},
                {"random_seed", c.random_seed},
                {"kv_cache_dtype", c.kv_cache_dtype},
+               {"quantization", c.quantization},
                {"enable_metrics", args.enable_metrics},
                {"log_level", args.log_level},
                {"tp_size", 1},

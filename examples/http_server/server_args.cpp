@@ -36,7 +36,8 @@ void add_server_flags(CLI::App& app, ServerArgs& a) {
   app.add_option("--chat-template", a.chat_template, "Chat template (only the model's own is supported)");
   app.add_option("--log-level", a.log_level, "debug, info, warning, error")->capture_default_str();
   app.add_flag("--enable-metrics", a.enable_metrics, "Serve Prometheus metrics at /metrics");
-  app.add_option("--quantization", a.quantization, "Weight quantization (none only in this build)");
+  app.add_option("--quantization", e.quantization, "Online weight quantization: none, q8_0, q4_0, q4_k, ...")
+      ->capture_default_str();
   app.add_option("--tp-size", a.tp_size, "Tensor parallel size (1 only)")->capture_default_str();
   app.add_option("--dp-size", a.dp_size, "Data parallel size (1 only)")->capture_default_str();
   app.add_option("--ep-size", a.ep_size, "Expert parallel size (1 only)")->capture_default_str();
@@ -61,10 +62,6 @@ void ServerArgs::validate() const {
   only("--node-rank", node_rank, 0);
   if (!dist_init_addr.empty())
     SGL_THROW(Status::kUnsupported, "--dist-init-addr is not supported: multi-node serving is not implemented");
-  if (!quantization.empty() && quantization != "none")
-    SGL_THROW(Status::kUnsupported,
-              "--quantization {} is not supported yet; use a model file that is already quantized (GGUF) or none",
-              quantization);
   if (!chat_template.empty())
     SGL_THROW(Status::kUnsupported, "--chat-template is not supported yet: the model's own chat template is used");
   if (port < 0 || port > 65535) SGL_THROW(Status::kInvalidArgument, "--port must be in [0, 65535] (got {})", port);

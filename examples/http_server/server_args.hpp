@@ -1,6 +1,6 @@
 // ServerArgs: sgl-server's command line, with SGLang's flag names and defaults. Flags for
-// features this build cannot honour (tensor/data/expert parallelism, multi-node, quantization,
-// custom chat templates) are accepted so SGLang launch scripts parse, and refused at start with a
+// features this build cannot honour (tensor/data/expert parallelism, multi-node, custom chat
+// templates) are accepted so SGLang launch scripts parse, and refused at start with a
 // clear message when set to anything but the trivial value: never silently ignored.
 #pragma once
 
@@ -25,7 +25,6 @@ struct ServerArgs {
   std::string chat_template;
   std::string log_level = "info";
   bool enable_metrics = false;
-  std::string quantization;       // "" / "none" only, until quantized weights land
   int tp_size = 1, dp_size = 1, ep_size = 1, nnodes = 1, node_rank = 0;
   std::string dist_init_addr;
   int64_t max_request_bytes = 32 << 20;  // larger bodies get 413

@@ -30,6 +30,10 @@ struct EngineConfig {
   uint64_t random_seed = 0;             // base of per-request seeds when a request has none
   std::string kv_cache_dtype = "auto";  // "auto" (= f16), "f16", "bf16", "f32"
   int max_queued_requests = 0;          // 0 = unlimited; beyond it submit() throws (HTTP 503)
+  // Online weight quantization at load time: "none", "q8_0", "q4_0", "q4_k", ... (any weight
+  // type this build supports, case-insensitive; also "f16", "bf16", "f32"). Only 2-D F32/F16/
+  // BF16 matrices are converted; token_embd becomes q8_0; norms and biases stay F32.
+  std::string quantization = "none";
 
   // Throws sgl::Error(kInvalidArgument) naming the field, e.g. "page_size must be >= 1 (got 0)".
   void validate() const;

@@ -37,7 +37,7 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   cfg.validate();
   m.config = cfg;
-  m.model = std::make_shared<LoadedModel>(load_model(cfg.model_path));
+  m.model = std::make_shared<LoadedModel>(load_model(cfg.model_path, LoadOptions{cfg.quantization, cfg.threads}));
   const ModelConfig& mc = m.model->config;
   if (m.config.context_length == 0) m.config.context_length = mc.n_ctx_train;
   if (m.config.context_length > mc.n_ctx_train)

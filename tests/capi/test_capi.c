@@ -5,6 +5,7 @@
  * Not exercised because they are undefined behaviour by contract (documented in sgl.h): freeing
  * a handle twice and using an engine after sgl_engine_destroy. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "capi_test.h"
@@ -525,6 +526,36 @@ static void test_text_calls(sgl_engine* e) {
   }
 }
 
+/* sgl_engine_params grew by appending `quantization`: a caller with the older, shorter struct
+ * still creates engines (unquantized); a new caller can quantize online or gets a clear error. */
+static void test_quantization_param(void) {
+  sgl_engine_params ep = capi_test_engine_params("main", "cpu");
+  sgl_engine* e = NULL;
+  ep.struct_size = offsetof(sgl_engine_params, quantization);
+  ep.quantization = "not-read";
+  CHECK_OK(sgl_engine_create(&ep, &e));
+  sgl_engine_destroy(e);
+  e = NULL;
+  ep = capi_test_engine_params("main", "cpu");
+  ep.quantization = "q8_0";
+  CHECK_OK(sgl_engine_create(&ep, &e));
+  if (e) {
+    sgl_prompt p = ids_prompt();
+    sgl_sampling_params sp = greedy(4);
+    sgl_result* r = NULL;
+    size_t n = 0;
+    CHECK_OK(sgl_generate(e, &p, &sp, &r));
+    sgl_result_token_ids(r, &n);
+    CHECK(n == 4);
+    sgl_result_free(r);
+  }
+  sgl_engine_destroy(e);
+  e = NULL;
+  ep.quantization = "q9_9";
+  CHECK_ERR(sgl_engine_create(&ep, &e), SGL_ERR_INVALID_ARGUMENT, "unknown quantization 'q9_9'");
+  CHECK(e == NULL);
+}
+
 /* A submitted request outlives its engine: destroying the engine aborts it. */
 static void test_request_outlives_engine(void) {
   sgl_engine_params ep = capi_test_engine_params("main", "cpu");
@@ -564,6 +595,7 @@ int main(void) {
   test_text_calls(e);
   sgl_engine_destroy(e);
   test_request_outlives_engine();
+  test_quantization_param();
   if (capi_test_failures) fprintf(stderr, "%d check(s) failed\n", capi_test_failures);
   else printf("test_capi: all checks passed\n");
   return capi_test_failures ? 1 : 0;

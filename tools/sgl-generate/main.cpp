@@ -18,7 +18,7 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
   CLI::App app{"sgl-generate: continue a prompt with a GGUF or Hugging Face model"};
-  std::string model_path, tokenizer_path, prompt, device = "cpu", kv_type = "f16";
+  std::string model_path, tokenizer_path, prompt, device = "cpu", kv_type = "f16", quantization = "none";
   std::vector<int32_t> prompt_ids;
   int n_predict = 64, threads = 0, top_k = -1;
   float temp = 0.0f, top_p = 1.0f, min_p = 0.0f, repeat_penalty = 1.0f;
@@ -38,13 +38,14 @@ int main(int argc, char** argv) {
   app.add_option("-t,--threads", threads, "kernel threads (0 = all cores)");
   app.add_option("--device", device, "backend: cpu or ref");
   app.add_option("--kv-cache-dtype", kv_type, "f16, bf16 or f32");
+  app.add_option("--quantization", quantization, "online weight quantization: none, q8_0, q4_0, q4_k, ...");
   app.add_flag("--no-bos", no_bos, "do not add BOS even if the vocabulary asks for it");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating after end-of-generation tokens");
   CLI11_PARSE(app, argc, argv);
 
   try {
     auto t_load = Clock::now();
-    auto model = std::make_shared<LoadedModel>(load_model(model_path));
+    auto model = std::make_shared<LoadedModel>(load_model(model_path, LoadOptions{quantization, threads}));
     std::string tok_src = tokenizer_path.empty() ? model_path : tokenizer_path;
     namespace fs = std::filesystem;
     Tokenizer tok = fs::is_directory(tok_src)                 ? Tokenizer::from_hf_dir(tok_src)

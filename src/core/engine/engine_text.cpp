@@ -42,7 +42,7 @@ std::shared_ptr<EngineText> make_engine_text(const LoadedModel& model, const std
   }
   if (model.gguf) {
     // A GGUF without tokenizer metadata (weights only) runs on token ids.
-    if (!model.gguf->find("tokenizer.ggml.model")) return nullptr;
+    if (!model.gguf->find("tokenizer.ggml.model") && !model.gguf->find("tokenizer.huggingface.json")) return nullptr;
     return std::make_shared<TokenizerText>(tok::tokenizer_from_gguf(*model.gguf));
   }
   if (!model.hf_dir.empty() && fs::exists(fs::path(model.hf_dir) / "tokenizer.json"))

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "core/model/model_loader.hpp"
+#include "core/model/weight_quantizer.hpp"
 #include "core/support/check.hpp"
 
 namespace sgl {
@@ -85,7 +86,11 @@ std::shared_ptr<TensorStore> tensors_from_gguf(std::shared_ptr<const gguf::GgufF
   return store;
 }
 
-LoadedModel load_model(const std::string& path) {
+LoadedModel load_model(const std::string& path) { return load_model(path, LoadOptions{}); }
+
+LoadedModel load_model(const std::string& path, const LoadOptions& opts) {
+  // Parse first, so a bad name fails before a large model is mapped.
+  const std::optional<kernels::DType> quant = parse_quantization(opts.quantization);
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(path, ec)) SGL_THROW(Status::kNotFound, "model path '{}' does not exist", path);
@@ -100,6 +105,7 @@ LoadedModel load_model(const std::string& path) {
     m.tensors = tensors_from_gguf(f);
     m.gguf = std::move(f);
   }
+  if (quant) m.tensors = quantize_store(std::move(m.tensors), *quant, opts.threads);
   return m;
 }
 

@@ -20,8 +20,16 @@ struct LoadedModel {
   std::string hf_dir;
 };
 
+struct LoadOptions {
+  // Online quantization of the 2-D weight matrices (weight_quantizer.hpp): "none" or a type
+  // name such as "q8_0", "q4_0", "q4_k". The converted copies are owned by the TensorStore.
+  std::string quantization = "none";
+  int threads = 0;  // for the conversion; 0 = hardware threads
+};
+
 // `path` is a .gguf file or an HF model directory. Throws sgl::Error with a clear message.
 LoadedModel load_model(const std::string& path);
+LoadedModel load_model(const std::string& path, const LoadOptions& opts);
 
 // Pieces, exposed for tools and tests.
 ModelConfig config_from_gguf(const gguf::GgufFile& f);

@@ -2,6 +2,7 @@
 // and the value found, in SGLang's wording where it has one.
 #include <cmath>
 
+#include "core/model/weight_quantizer.hpp"
 #include "core/support/check.hpp"
 #include "sgl/engine_config.hpp"
 #include "sgl/request.hpp"
@@ -61,6 +62,7 @@ void EngineConfig::validate() const {
                         kv_cache_dtype == "f32",
                     "kv_cache_dtype must be one of auto, f16, bf16, f32 (got '{}')", kv_cache_dtype);
   SGL_REQUIRE_FIELD(max_queued_requests >= 0, "max_queued_requests must be >= 0 (got {})", max_queued_requests);
+  parse_quantization(quantization);  // throws naming the valid choices
 }
 
 const char* FinishReason::type() const {

@@ -174,6 +174,14 @@ std::string Tokenizer::StreamDecoder::finish() {
 namespace tok {
 
 Tokenizer tokenizer_from_gguf(const gguf::GgufFile& file) {
+  // sgl-quantize keeps an HF directory's tokenizer as the GGUF spec's tokenizer.huggingface.json
+  // (and its tokenizer_config.json beside it) instead of converting it to tokenizer.ggml.* keys.
+  if (!file.find("tokenizer.ggml.model")) {
+    if (auto json = file.get_string("tokenizer.huggingface.json")) {
+      std::string cfg = file.get_string("tokenizer.huggingface.config_json").value_or("");
+      return Tokenizer(std::make_shared<const Tokenizer::Impl>(load_vocab_hf(*json, cfg, file.path())));
+    }
+  }
   return Tokenizer(std::make_shared<const Tokenizer::Impl>(load_vocab_gguf(file)));
 }
 
