@@ -114,7 +114,7 @@ typedef struct sgl_engine_params {
   int64_t chunked_prefill_size;  /* default 8192; -1 = no chunking */
   int64_t max_prefill_tokens;    /* default 16384 */
   const char* schedule_policy;   /* NULL = "lpm"; "fcfs", "random", "dfs-weight" */
-  const char* kv_cache_dtype;    /* NULL = "auto"; "f16", "bf16", "f32" */
+  const char* kv_cache_dtype;    /* NULL = "auto"; "f16", "bf16", "f32", "q8_0" */
   uint64_t random_seed;          /* base of per-request seeds (default 0) */
   int32_t disable_radix_cache;   /* nonzero disables prefix caching */
   /* Appended later; callers built against the header without it (a smaller struct_size) get

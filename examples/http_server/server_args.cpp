@@ -30,7 +30,7 @@ void add_server_flags(CLI::App& app, ServerArgs& a) {
   app.add_flag("--disable-radix-cache", e.disable_radix_cache, "Disable prefix caching");
   app.add_option("--page-size", e.page_size, "Tokens per KV page")->capture_default_str();
   app.add_option("--random-seed", e.random_seed, "Base seed for requests without one")->capture_default_str();
-  app.add_option("--kv-cache-dtype", e.kv_cache_dtype, "auto, f16, bf16, f32")->capture_default_str();
+  app.add_option("--kv-cache-dtype", e.kv_cache_dtype, "auto, f16, bf16, f32, q8_0")->capture_default_str();
   app.add_option("--api-key", a.api_key, "Require 'Authorization: Bearer <key>'");
   app.add_option("--served-model-name", a.served_model_name, "Model name in the OpenAI API (default: model path)");
   app.add_option("--chat-template", a.chat_template, "Chat template (only the model's own is supported)");

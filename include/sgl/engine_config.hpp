@@ -28,7 +28,7 @@ struct EngineConfig {
   std::string schedule_policy = "lpm";  // "lpm", "fcfs", "random", "dfs-weight"
   bool disable_radix_cache = false;
   uint64_t random_seed = 0;             // base of per-request seeds when a request has none
-  std::string kv_cache_dtype = "auto";  // "auto" (= f16), "f16", "bf16", "f32"
+  std::string kv_cache_dtype = "auto";  // "auto" (= f16), "f16", "bf16", "f32", "q8_0" (head_dim % 32 == 0)
   int max_queued_requests = 0;          // 0 = unlimited; beyond it submit() throws (HTTP 503)
   // Online weight quantization at load time: "none", "q8_0", "q4_0", "q4_k", ... (any weight
   // type this build supports, case-insensitive; also "f16", "bf16", "f32"). Only 2-D F32/F16/

@@ -56,6 +56,7 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
   kc.page_size = cfg.page_size;
   kc.dtype = cfg.kv_cache_dtype == "f32"    ? kernels::DType::F32
              : cfg.kv_cache_dtype == "bf16" ? kernels::DType::BF16
+             : cfg.kv_cache_dtype == "q8_0" ? kernels::DType::Q8_0
                                             : kernels::DType::F16;
   PoolPlan plan = plan_kv_pool(cfg, kc, model_weight_bytes(*m.model), m.config.context_length);
   kc.n_pages = plan.n_pages;

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   app.add_option("-s,--seed", seed, "sampling seed");
   app.add_option("-t,--threads", threads, "kernel threads (0 = all cores)");
   app.add_option("--device", device, "backend: cpu or ref");
-  app.add_option("--kv-cache-dtype", kv_type, "f16, bf16 or f32");
+  app.add_option("--kv-cache-dtype", kv_type, "f16, bf16, f32 or q8_0");
   app.add_option("--quantization", quantization, "online weight quantization: none, q8_0, q4_0, q4_k, ...");
   app.add_flag("--no-bos", no_bos, "do not add BOS even if the vocabulary asks for it");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating after end-of-generation tokens");
@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
     kernels::DType kvd = kv_type == "f32"    ? kernels::DType::F32
                          : kv_type == "bf16" ? kernels::DType::BF16
                          : kv_type == "f16"  ? kernels::DType::F16
-                                             : throw Error(Status::kInvalidArgument, "--kv-cache-dtype must be f16, bf16 or f32");
+                         : kv_type == "q8_0" ? kernels::DType::Q8_0
+                                             : throw Error(Status::kInvalidArgument, "--kv-cache-dtype must be f16, bf16, f32 or q8_0");
     const int page = 16;
     KvPool pool(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim),
                              page, (total + page - 1) / page, kvd},

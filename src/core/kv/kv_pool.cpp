@@ -4,21 +4,30 @@
 
 namespace sgl {
 
-size_t KvPool::bytes_per_token(const KvPoolConfig& c) {
-  return 2ull * c.n_layers * c.n_kv_heads * c.head_dim * kernels::row_bytes(c.dtype, 1);
+// One token's K (or V) of one layer: n_kv_heads rows of head_dim; Q8_0 blocks of 32 run along
+// head_dim, so a head's row is whole blocks.
+static size_t slot_bytes(const KvPoolConfig& c) {
+  return kernels::row_bytes(c.dtype, static_cast<int64_t>(c.n_kv_heads) * c.head_dim);
 }
+
+size_t KvPool::bytes_per_token(const KvPoolConfig& c) { return 2ull * c.n_layers * slot_bytes(c); }
 
 KvPool::KvPool(const KvPoolConfig& config, kernels::Backend& backend) : config_(config), backend_(backend) {
   using kernels::DType;
-  if (config.dtype != DType::F32 && config.dtype != DType::F16 && config.dtype != DType::BF16)
-    SGL_THROW(Status::kUnsupported, "KV cache dtype {} is not supported (f32, f16, bf16)", kernels::dtype_name(config.dtype));
+  if (config.dtype != DType::F32 && config.dtype != DType::F16 && config.dtype != DType::BF16 &&
+      config.dtype != DType::Q8_0)
+    SGL_THROW(Status::kUnsupported, "KV cache dtype {} is not supported (f32, f16, bf16, q8_0)",
+              kernels::dtype_name(config.dtype));
+  if (config.dtype == DType::Q8_0 && (config.head_dim <= 0 || config.head_dim % kernels::kQK8_0 != 0))
+    SGL_THROW(Status::kUnsupported, "a q8_0 KV cache needs head_dim to be a multiple of {} (got {}); use f16",
+              kernels::kQK8_0, config.head_dim);
   if (config.page_size <= 0 || config.n_pages <= 0 || config.n_layers <= 0)
     SGL_THROW(Status::kInvalidArgument, "KV pool needs positive page size, page count and layers (got {}, {}, {})",
               config.page_size, config.n_pages, config.n_layers);
   if (config.n_pages > INT32_MAX / config.page_size)
     SGL_THROW(Status::kInvalidArgument, "KV pool of {} pages x {} tokens is too large", config.n_pages, config.page_size);
   const int64_t slots = config.n_pages * config.page_size;
-  const size_t bytes = static_cast<size_t>(slots) * config.n_kv_heads * config.head_dim * kernels::row_bytes(config.dtype, 1);
+  const size_t bytes = static_cast<size_t>(slots) * slot_bytes(config);
   layers_.reserve(config.n_layers);
   try {
     for (int l = 0; l < config.n_layers; ++l) {

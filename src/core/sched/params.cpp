@@ -59,8 +59,8 @@ void EngineConfig::validate() const {
                         schedule_policy == "dfs-weight",
                     "schedule_policy must be one of lpm, fcfs, random, dfs-weight (got '{}')", schedule_policy);
   SGL_REQUIRE_FIELD(kv_cache_dtype == "auto" || kv_cache_dtype == "f16" || kv_cache_dtype == "bf16" ||
-                        kv_cache_dtype == "f32",
-                    "kv_cache_dtype must be one of auto, f16, bf16, f32 (got '{}')", kv_cache_dtype);
+                        kv_cache_dtype == "f32" || kv_cache_dtype == "q8_0",
+                    "kv_cache_dtype must be one of auto, f16, bf16, f32, q8_0 (got '{}')", kv_cache_dtype);
   SGL_REQUIRE_FIELD(max_queued_requests >= 0, "max_queued_requests must be >= 0 (got {})", max_queued_requests);
   parse_quantization(quantization);  // throws naming the valid choices
 }

@@ -5,7 +5,8 @@
 //   scores: N keys at a time, each a dot product over head_dim, reduced together (V::hsum_n)
 //   online softmax: block max, rescale of the running output, vectorized exp
 //   output: o += p_j · v_j with o held in registers per N-wide slice of head_dim.
-// Everything is f32.
+// Everything is f32. A Q8_0 cache (blocks of 32 along head_dim, f16 scale) is always widened:
+// each key block is dequantized once into the f32 scratch and shared by the task's rows.
 
 constexpr int kAttnBuf = 8192;  // floats per scratch matrix (32 KiB)
 
@@ -121,7 +122,7 @@ inline void softmax_block(float* sc, int nv, int hdp, float* o, float* m, float*
 template <DType KD>
 void attention_impl(const AttnTask& a) {
   constexpr int N = V::N;
-  constexpr size_t esize = KD == DType::F32 ? 4 : 2;
+  constexpr size_t esize = KD == DType::F32 ? 4 : 2;  // plain types
   constexpr int kBlock = 64;
   const KvLayer& kv = *a.kv;
   const AttnSeq& s = *a.seq;
@@ -129,10 +130,12 @@ void attention_impl(const AttnTask& a) {
   const int hdp = round_up_n(hd);
   const int ps = kv.page_size;
   const int kvh = a.head / (a.n_heads / kv.n_kv_heads);
-  const size_t slot_bytes = static_cast<size_t>(kv.n_kv_heads) * hd * esize;
+  const size_t head_bytes =
+      KD == DType::Q8_0 ? static_cast<size_t>(hd / kQK8_0) * sizeof(BlockQ8_0) : static_cast<size_t>(hd) * esize;
+  const size_t slot_bytes = static_cast<size_t>(kv.n_kv_heads) * head_bytes;
   const int64_t q_stride = static_cast<int64_t>(a.n_heads) * hd;
-  const uint8_t* kbase = static_cast<const uint8_t*>(kv.k) + kvh * hd * esize;
-  const uint8_t* vbase = static_cast<const uint8_t*>(kv.v) + kvh * hd * esize;
+  const uint8_t* kbase = static_cast<const uint8_t*>(kv.k) + kvh * head_bytes;
+  const uint8_t* vbase = static_cast<const uint8_t*>(kv.v) + kvh * head_bytes;
   // Keys per block and query rows per pass, so each scratch matrix fits kAttnBuf floats.
   const int kb_keys = mini(kBlock, maxi(N, kAttnBuf / hdp / N * N));
   const int q_rows = mini(16, kAttnBuf / hdp);
@@ -154,7 +157,8 @@ void attention_impl(const AttnTask& a) {
 
   for (int r0 = a.i0; r0 < a.i1; r0 += q_rows) {
     const int nr = mini(q_rows, a.i1 - r0);
-    const bool widen = nr >= 3;                         // converting K/V once pays off when several rows share it
+    // Converting K/V once pays off when several rows share it; Q8_0 rows are only read widened.
+    const bool widen = KD == DType::Q8_0 || nr >= 3;
     const int first_vis = s.kv_len - s.q_len + r0 + 1;  // keys seen by the pass's first row
     for (int r = 0; r < nr; ++r) {
       const float* qp = a.q + (s.q_start + r0 + r) * q_stride + static_cast<int64_t>(a.head) * hd;
@@ -178,7 +182,12 @@ void attention_impl(const AttnTask& a) {
           ++page;
         }
       }
-      if (widen) {
+      if constexpr (KD == DType::Q8_0) {
+        for (int j = 0; j < nb; ++j) {  // hd is a multiple of 32, so of N: hdp == hd
+          ::sgl::kernels::dequantize_row(DType::Q8_0, kp[j], kf + j * hdp, hd);
+          ::sgl::kernels::dequantize_row(DType::Q8_0, vp[j], vf + j * hdp, hd);
+        }
+      } else if (widen) {
         for (int j = 0; j < nb; ++j) {
           for (int d = 0; d < hdp; d += N) {
             V::store(kf + j * hdp + d, load_slice<KD>(kp[j], d, hd));
@@ -190,16 +199,22 @@ void attention_impl(const AttnTask& a) {
         const int nv = mini(nb, first_vis + r - p0);  // causal: row r sees keys < first_vis + r
         if (nv <= 0) continue;
         float* orow = o + r * hdp;
-        if (widen) {
+        if constexpr (KD == DType::Q8_0) {
           dot_rows<DType::F32>(qs + r * hdp, kfp, nv, hdp, sc);
-        } else {
-          dot_rows<KD>(qs + r * hdp, kp, nv, hd, sc);
-        }
-        softmax_block(sc, nv, hdp, orow, &m[r], &l[r]);
-        if (widen) {
+          softmax_block(sc, nv, hdp, orow, &m[r], &l[r]);
           accumulate_pv<DType::F32>(sc, vfp, nv, hdp, orow);
         } else {
-          accumulate_pv<KD>(sc, vp, nv, hd, orow);
+          if (widen) {
+            dot_rows<DType::F32>(qs + r * hdp, kfp, nv, hdp, sc);
+          } else {
+            dot_rows<KD>(qs + r * hdp, kp, nv, hd, sc);
+          }
+          softmax_block(sc, nv, hdp, orow, &m[r], &l[r]);
+          if (widen) {
+            accumulate_pv<DType::F32>(sc, vfp, nv, hdp, orow);
+          } else {
+            accumulate_pv<KD>(sc, vp, nv, hd, orow);
+          }
         }
       }
     }
@@ -221,6 +236,9 @@ void attention(const AttnTask& a) {
       return;
     case DType::BF16:
       attention_impl<DType::BF16>(a);
+      return;
+    case DType::Q8_0:
+      attention_impl<DType::Q8_0>(a);
       return;
     default:
       return;  // CpuBackend rejects other KV types

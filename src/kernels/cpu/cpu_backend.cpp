@@ -30,7 +30,7 @@ bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t ==
 
 bool matmul_supported(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || is_quantized(t); }
 
-bool kv_supported(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+bool kv_supported(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::Q8_0; }
 
 Isa choose_isa(const BackendOptions& opts) {
   std::string want = opts.isa;
@@ -230,10 +230,17 @@ class CpuBackend final : public Backend {
       if (!(slots[t] >= 0 && slots[t] < kv.n_slots))
         SGL_THROW(Status::kInvalidArgument, "KV slot {} out of range [0, {})", slots[t], kv.n_slots);
     const int64_t w = static_cast<int64_t>(kv.n_kv_heads) * kv.head_dim;
-    const size_t es = kv.dtype == DType::F32 ? 4 : 2;
+    if (kv.dtype == DType::Q8_0 && kv.head_dim % kQK8_0 != 0)
+      SGL_THROW(Status::kUnsupported, "cpu kv_store: q8_0 KV needs head_dim % {} == 0 (got {})", kQK8_0, kv.head_dim);
+    const size_t rb = row_bytes(kv.dtype, w);
     parallel(n_tokens, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, w)), [&](int64_t b, int64_t e) {
       for (int64_t t = b; t < e; ++t) {
-        const size_t off = static_cast<size_t>(slots[t]) * static_cast<size_t>(w) * es;
+        const size_t off = static_cast<size_t>(slots[t]) * rb;
+        if (kv.dtype == DType::Q8_0) {
+          quantize_row(DType::Q8_0, k + t * w, static_cast<uint8_t*>(kv.k) + off, w);
+          quantize_row(DType::Q8_0, v + t * w, static_cast<uint8_t*>(kv.v) + off, w);
+          continue;
+        }
         k_.store_row(kv.dtype, k + t * w, static_cast<uint8_t*>(kv.k) + off, w);
         k_.store_row(kv.dtype, v + t * w, static_cast<uint8_t*>(kv.v) + off, w);
       }
@@ -246,6 +253,8 @@ class CpuBackend final : public Backend {
       SGL_THROW(Status::kUnsupported, "cpu attention: KV dtype {} is not supported", dtype_name(kv.dtype));
     if (!(kv.head_dim > 0 && kv.head_dim <= kMaxHeadDim))
       SGL_THROW(Status::kUnsupported, "cpu attention: head_dim {} outside 1..{}", kv.head_dim, kMaxHeadDim);
+    if (kv.dtype == DType::Q8_0 && kv.head_dim % kQK8_0 != 0)
+      SGL_THROW(Status::kUnsupported, "cpu attention: q8_0 KV needs head_dim % {} == 0 (got {})", kQK8_0, kv.head_dim);
     if (!(kv.n_kv_heads > 0 && n_heads % kv.n_kv_heads == 0))
       SGL_THROW(Status::kInvalidArgument, "cpu attention: n_heads {} is not a multiple of n_kv_heads {}", n_heads,
                 kv.n_kv_heads);

@@ -9,6 +9,7 @@
 
 #include "kernels/backend.hpp"
 #include "kernels/dtype.hpp"
+#include "kernels/quant.hpp"  // dequantize_row for Q8_0 KV rows in attention
 
 namespace sgl::kernels::cpu {
 

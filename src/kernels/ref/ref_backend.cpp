@@ -18,6 +18,10 @@ float load_kv(const KvLayer& kv, const void* base, int64_t idx) {
     case DType::F32: return static_cast<const float*>(base)[idx];
     case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(base)[idx]);
     case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(base)[idx]);
+    case DType::Q8_0: {  // rows are whole blocks (head_dim % 32 == 0), so element idx is in block idx / 32
+      const BlockQ8_0& b = static_cast<const BlockQ8_0*>(base)[idx / kQK8_0];
+      return f16_to_f32(b.d) * b.qs[idx % kQK8_0];
+    }
     default: SGL_THROW(Status::kUnsupported, "KV dtype {} is not supported", dtype_name(kv.dtype));
   }
 }
@@ -119,6 +123,12 @@ class RefBackend final : public Backend {
     int64_t w = static_cast<int64_t>(kv.n_kv_heads) * kv.head_dim;
     for (int64_t t = 0; t < n_tokens; ++t) {
       SGL_CHECK(slots[t] >= 0 && slots[t] < kv.n_slots, "KV slot {} out of range", slots[t]);
+      if (kv.dtype == DType::Q8_0) {  // a block's scale depends on all its elements
+        const size_t rb = row_bytes(DType::Q8_0, w);
+        quantize_row(DType::Q8_0, k + t * w, static_cast<uint8_t*>(kv.k) + slots[t] * rb, w);
+        quantize_row(DType::Q8_0, v + t * w, static_cast<uint8_t*>(kv.v) + slots[t] * rb, w);
+        continue;
+      }
       for (int64_t i = 0; i < w; ++i) {
         store_kv(kv, kv.k, slots[t] * w + i, k[t * w + i]);
         store_kv(kv, kv.v, slots[t] * w + i, v[t * w + i]);
