@@ -99,7 +99,7 @@ void round_trip(const SyntheticSpec& s, const std::string& tag) {
 
 TEST_CASE("synthetic models: GGUF and HF forms load to the same config and tensors") {
   for (const char* arch : {"llama", "qwen2", "qwen3"}) {
-    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
       SyntheticSpec s = synthetic_preset("tiny", arch);
       s.weight_type = t;
       round_trip(s, std::string(arch) + "-" + std::string(kernels::dtype_name(t)));

@@ -2,11 +2,13 @@
 // with a small real tokenizer, for tests and benchmarks on machines with no models.
 //
 //   sgl-mkmodel --arch llama --preset 110m --type q8_0 --out model.gguf [--hf-out DIR] [--seed N]
+//               [--hf-quant awq|gptq --group-size 128 [--gptq-sym] [--act-order] [--gptq-v2] --twin-out DIR]
 //               [--vocab N --embd N --layers N --heads N --kv-heads N --head-dim N --ff N --ctx N]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 
+#include "core/model/synthetic_hf_quant.hpp"
 #include "core/model/synthetic_model.hpp"
 #include "core/support/check.hpp"
 
@@ -17,9 +19,9 @@ namespace {
 kernels::DType parse_type(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   for (kernels::DType t : {kernels::DType::F32, kernels::DType::F16, kernels::DType::BF16, kernels::DType::Q8_0,
-                           kernels::DType::Q4_0})
+                           kernels::DType::Q4_0, kernels::DType::Q4_1})
     if (kernels::dtype_name(t) == s) return t;
-  SGL_THROW(Status::kInvalidArgument, "--type '{}' is not one of f32, f16, bf16, q8_0, q4_0", s);
+  SGL_THROW(Status::kInvalidArgument, "--type '{}' is not one of f32, f16, bf16, q8_0, q4_0, q4_1", s);
 }
 
 }  // namespace
@@ -31,9 +33,11 @@ int main(int argc, char** argv) {
   int64_t vocab = 0, embd = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = -1, ff = 0, ctx = 0;
   float theta = 0;
   bool tied = false, llama3 = false;
+  HfQuantSpec hq;
+  std::string hf_quant, twin_out;
   app.add_option("--arch", arch, "llama, qwen2 or qwen3")->capture_default_str();
   app.add_option("--preset", preset, "tiny, 110m or 1b")->capture_default_str();
-  app.add_option("--type", type, "weight type: f32, f16, bf16, q8_0, q4_0")->capture_default_str();
+  app.add_option("--type", type, "weight type: f32, f16, bf16, q8_0, q4_0, q4_1")->capture_default_str();
   app.add_option("--out", out, "GGUF file to write");
   app.add_option("--hf-out", hf_out, "also write an HF model directory here");
   app.add_option("--hf-type", hf_type, "HF weight dtype: f32, f16, bf16 (default: --type, or f32 if quantized)");
@@ -49,6 +53,13 @@ int main(int argc, char** argv) {
   app.add_option("--rope-theta", theta, "rope frequency base");
   app.add_flag("--tied", tied, "tie the output matrix to the token embedding");
   app.add_flag("--llama3-rope", llama3, "llama3 rope scaling (factor 8, low 1, high 4, original context 1024)");
+  app.add_option("--hf-quant", hf_quant,
+                 "write --hf-out as an AWQ or GPTQ 4-bit checkpoint (awq, gptq), and --twin-out as its dequantized F32 twin");
+  app.add_option("--group-size", hq.group_size, "AWQ/GPTQ group size (-1: whole column)")->capture_default_str();
+  app.add_flag("--gptq-sym", hq.sym, "GPTQ: symmetric quantization (zero point 8)");
+  app.add_flag("--act-order", hq.act_order, "GPTQ: desc_act with a permuted g_idx");
+  app.add_flag("--gptq-v2", hq.gptq_v2, "GPTQ: checkpoint_format gptq_v2 (zeros stored without the -1 offset)");
+  app.add_option("--twin-out", twin_out, "with --hf-quant: directory for the dequantized F32 twin");
   CLI11_PARSE(app, argc, argv);
   if (out.empty() && hf_out.empty()) {
     std::fprintf(stderr, "sgl-mkmodel: give --out FILE.gguf and/or --hf-out DIR\n");
@@ -75,7 +86,13 @@ int main(int argc, char** argv) {
       write_synthetic_gguf(s, out);
       std::printf("wrote %s: %s\n", out.c_str(), synthetic_config(s).summary().c_str());
     }
-    if (!hf_out.empty()) {
+    if (!hf_quant.empty()) {
+      hq.method = hf_quant;
+      if (hf_out.empty() || twin_out.empty())
+        SGL_THROW(Status::kInvalidArgument, "--hf-quant needs --hf-out DIR and --twin-out DIR");
+      write_synthetic_hf_quant(s, hq, hf_out, twin_out);
+      std::printf("wrote %s HF directory %s and its F32 twin %s\n", hf_quant.c_str(), hf_out.c_str(), twin_out.c_str());
+    } else if (!hf_out.empty()) {
       if (hf_type.empty()) write_synthetic_hf(s, hf_out);
       else write_synthetic_hf(s, hf_out, parse_type(hf_type));
       std::printf("wrote HF directory %s\n", hf_out.c_str());

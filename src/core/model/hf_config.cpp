@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model/hf_json.hpp"
+#include "core/model/hf_quant.hpp"
 #include "core/model/model_loader.hpp"
 #include "core/support/check.hpp"
 
@@ -157,6 +158,9 @@ ModelConfig config_from_hf_dir(const std::string& dir) {
                 path, w, c.n_ctx_train);
   }
   read_rope_scaling(r, c);
+  // AWQ / GPTQ: checked here so an unsupported variant fails before any tensor is read; the
+  // tensor loader reads it again to repack the layers.
+  (void)hf::read_quant_config(j, path);
   c.validate();
   return c;
 }

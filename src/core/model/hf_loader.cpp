@@ -1,7 +1,8 @@
 // Tensors of a Hugging Face model directory: model.safetensors, or the shards listed by
 // model.safetensors.index.json, memory-mapped and renamed to GGUF names. HF Linear weights are
 // [out, in] row-major, which is exactly GGUF dims {in, out}, so matrices are served from the
-// mapping without copying.
+// mapping without copying. AWQ / GPTQ layers (qweight, qzeros, scales, g_idx; detected from
+// config.json's quantization_config) are repacked into Q4_1 at load (hf_quant.hpp).
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +11,7 @@
 
 #include "core/model/hf_json.hpp"
 #include "core/model/hf_names.hpp"
+#include "core/model/hf_quant.hpp"
 #include "core/model/model_loader.hpp"
 #include "core/model/safetensors.hpp"
 #include "core/model/tensor_layout.hpp"
@@ -98,6 +100,26 @@ std::vector<uint8_t> to_f32_bytes(const safetensors::TensorInfo& t) {
   return out;
 }
 
+// "<module>.qweight" / ".qzeros" / ".scales" / ".g_idx": records `t` as that part of the
+// module's quantized Linear and returns the entry; null for any other name.
+hf::QuantTensors* quant_part(const safetensors::TensorInfo& t, std::map<std::string, hf::QuantTensors>& modules,
+                             std::string* module) {
+  using Field = const safetensors::TensorInfo* hf::QuantTensors::*;
+  static const std::pair<std::string_view, Field> kParts[] = {{".qweight", &hf::QuantTensors::qweight},
+                                                              {".qzeros", &hf::QuantTensors::qzeros},
+                                                              {".scales", &hf::QuantTensors::scales},
+                                                              {".g_idx", &hf::QuantTensors::g_idx}};
+  for (const auto& [suffix, field] : kParts) {
+    if (t.name.size() > suffix.size() && t.name.ends_with(suffix)) {
+      *module = t.name.substr(0, t.name.size() - suffix.size());
+      hf::QuantTensors& q = modules[*module];
+      q.*field = &t;
+      return &q;
+    }
+  }
+  return nullptr;
+}
+
 // Layer index of a "blk.N." name, or -1.
 long layer_of(const std::string& gguf) {
   if (gguf.rfind("blk.", 0) != 0) return -1;
@@ -108,9 +130,23 @@ long layer_of(const std::string& gguf) {
 
 std::shared_ptr<TensorStore> tensors_from_hf_dir(const std::string& dir, const ModelConfig& config) {
   auto store = std::make_shared<TensorStore>();
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  const hf::QuantConfig quant = hf::read_quant_config(hf::read_json_file(config_path), config_path);
   std::vector<SafetensorsFile> shards = open_shards(dir);
+  std::map<std::string, hf::QuantTensors> quantized;  // module prefix -> its packed tensors
+  std::map<std::string, std::string> quantized_file;  // module prefix -> shard holding its qweight
   for (const SafetensorsFile& shard : shards) {
     for (const safetensors::TensorInfo& t : shard.tensors()) {
+      std::string module;
+      if (const hf::QuantTensors* q = quant_part(t, quantized, &module)) {
+        if (quant.method == hf::QuantMethod::kNone)
+          SGL_THROW(Status::kParseError,
+                    "'{}': tensor '{}' is part of a quantized layer, but {} has no quantization_config", shard.path(),
+                    t.name, config_path);
+        if (q->qweight == &t) quantized_file[module] = shard.path();
+        else quantized_file.emplace(module, shard.path());
+        continue;
+      }
       std::optional<std::string> name = hf::gguf_name(t.name);
       if (!name) {
         SGL_LOG_DEBUG("'{}': ignoring tensor '{}' (not used by the {} forward pass)", shard.path(), t.name, config.arch);
@@ -147,6 +183,24 @@ std::shared_ptr<TensorStore> tensors_from_hf_dir(const std::string& dir, const M
     }
     if (shard.mapping()) store->keep_alive(shard.mapping());
   }
+  for (const auto& [module, parts] : quantized) {
+    std::optional<std::string> name = hf::gguf_name(module + ".weight");
+    if (!name) {
+      SGL_LOG_DEBUG("'{}': ignoring quantized layer '{}' (not used by the {} forward pass)", dir, module, config.arch);
+      continue;
+    }
+    if (*name == "output.weight" && config.tied_embeddings) continue;
+    if (layer_of(*name) >= config.n_layer)
+      SGL_THROW(Status::kParseError, "'{}': quantized layer '{}' is for layer {} but the config has {} layers", dir,
+                module, layer_of(*name), config.n_layer);
+    hf::RepackedWeight w = hf::repack_quantized_linear(quant, parts, module, quantized_file[module]);
+    TensorRef ref{*name, w.dtype, w.dims, nullptr, w.bytes.size()};
+    ref.data = store->own(std::move(w.bytes));
+    store->add(std::move(ref));
+  }
+  if (quant.method != hf::QuantMethod::kNone)
+    SGL_LOG_INFO("'{}': {} 4-bit checkpoint (group size {}): {} layers repacked at load", dir,
+                 hf::quant_method_name(quant.method), quant.group_size, quantized.size());
   if (config.rope_scaling.type == RopeScalingType::kLlama3) {
     // GGUF carries llama3 scaling as this tensor; provide the same so both sources look alike.
     std::vector<float> f = llama3_rope_factors(config);

@@ -62,7 +62,7 @@ float exact_in_halves(float v) {
   return std::fabs(v) < 1.0f / 16384 ? 0.0f : v;
 }
 
-bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
+bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
 
 // Values of one tensor in GGUF layout (dims[0] innermost). Scales are chosen so activations
 // stay O(1) through the layers and the logits have a standard deviation of about 1.5.
@@ -120,6 +120,7 @@ int32_t gguf_file_type(DType t) {
     case DType::F32: return 0;
     case DType::F16: return 1;
     case DType::Q4_0: return 2;
+    case DType::Q4_1: return 3;
     case DType::Q8_0: return 7;
     case DType::BF16: return 32;
     default: return 0;
@@ -172,7 +173,7 @@ void validate_synthetic_spec(const SyntheticSpec& s) {
   const auto& info = kernels::dtype_info(s.weight_type);
   if (!(s.weight_type == DType::F32 || s.weight_type == DType::F16 || s.weight_type == DType::BF16 ||
         is_quantized(s.weight_type)))
-    bad(fmt::format("weight type {} is not one of F32, F16, BF16, Q8_0, Q4_0", info.name));
+    bad(fmt::format("weight type {} is not one of F32, F16, BF16, Q8_0, Q4_0, Q4_1", info.name));
   for (int64_t row : {s.n_embd, s.n_ff, s.n_head * hd})
     if (row % info.block_elems != 0)
       bad(fmt::format("{} weights need row lengths divisible by {}, but one is {}", info.name, info.block_elems, row));
