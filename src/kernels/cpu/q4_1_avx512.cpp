@@ -53,26 +53,26 @@ void Micro::run(const GemmTile& g, int64_t r0, int64_t t0) {
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2) {
     __m512i wq[R];
-    float dw0[R], dw1[R], mw0[R], mw1[R];
+    __m512 dw[R];
+    float mw0[R], mw1[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const BlockQ4_1* blk = w[r] + b;
       wq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(nibbles(blk)), nibbles(blk + 1), 1);
-      dw0[r] = _cvtsh_ss(blk[0].d);
-      dw1[r] = _cvtsh_ss(blk[1].d);
+      dw[r] = pair_scale(_cvtsh_ss(blk[0].d), _cvtsh_ss(blk[1].d));
       mw0[r] = _cvtsh_ss(blk[0].m);
       mw1[r] = _cvtsh_ss(blk[1].m);
     }
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const __m512i av = _mm512_loadu_si512(a[t].q + b * 32);
-      const float da0 = a[t].d[b], da1 = a[t].d[b + 1];
+      const __m512 da = pair_scale(a[t].d[b], a[t].d[b + 1]);
       const float ds0 = a[t].ds[b], ds1 = a[t].ds[b + 1];
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m512i p32 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[r], av);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p32), pair_scale(dw0[r] * da0, dw1[r] * da1), acc[r][t]);
-        macc[r][t] += mw0[r] * ds0 + mw1[r] * ds1;
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p32), _mm512_mul_ps(dw[r], da), acc[r][t]);
+        macc[r][t] = __builtin_fmaf(mw1[r], ds1, __builtin_fmaf(mw0[r], ds0, macc[r][t]));
       }
     }
   }
