@@ -17,16 +17,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
 #include "core/kv/kv_pool.hpp"
 #include "core/model/hf_json.hpp"
+#include "core/model/hf_quant.hpp"
 #include "core/model/model_loader.hpp"
 #include "core/model/safetensors.hpp"
 #include "core/model/synthetic_hf_quant.hpp"
 #include "core/model/transformer.hpp"
+#include "kernels/half.hpp"
+#include "kernels/quant.hpp"
 #include "sgl/error.hpp"
 #include "support/test_support.hpp"
 
@@ -256,4 +260,96 @@ TEST_CASE("AWQ / GPTQ loading rejects bad configs and tensors with clear errors"
       if (t.name == "model.layers.0.self_attn.k_proj.g_idx") t.data[4 * 5] = 9;
   });
   expect_error(load(d), Status::kParseError, "g_idx[5] = 9 is outside 0..1");
+}
+
+namespace {
+
+// One quantized Linear as literal words, for hand-checked layouts.
+struct Literal {
+  std::vector<uint8_t> qw, qz, sc, gi;
+  safetensors::TensorInfo qweight, qzeros, scales, g_idx;
+};
+
+std::vector<uint8_t> words(std::vector<uint32_t> w) {
+  std::vector<uint8_t> b(w.size() * 4);
+  std::memcpy(b.data(), w.data(), b.size());
+  return b;
+}
+
+void set(safetensors::TensorInfo& t, const std::string& name, safetensors::DType dt, std::vector<int64_t> shape,
+         const std::vector<uint8_t>& bytes) {
+  t.name = name;
+  t.dtype = dt;
+  t.shape = std::move(shape);
+  t.begin = 0;
+  t.end = bytes.size();
+  t.data = bytes.data();
+}
+
+std::vector<float> dequant(const hf::RepackedWeight& w) {
+  std::vector<float> out(static_cast<size_t>(w.dims[0] * w.dims[1]));
+  const size_t rb = kernels::row_bytes(w.dtype, w.dims[0]);
+  for (int64_t r = 0; r < w.dims[1]; ++r)
+    kernels::dequantize_row(w.dtype, w.bytes.data() + r * rb, out.data() + r * w.dims[0], w.dims[0]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("AWQ / GPTQ unpacking of hand-made words") {
+  const uint16_t one = kernels::f32_to_f16(1.0f), half = kernels::f32_to_f16(0.5f);
+  SUBCASE("AWQ: word 0x76543210 puts code i in column order[i], order = 0,2,4,6,1,3,5,7") {
+    // in = 32 rows, out = 8 columns, one group; every row's word is 0x76543210, zeros all 1,
+    // scale 0.5 for column 0 and 1 elsewhere: column n holds code pos(n) = 0,4,1,5,2,6,3,7.
+    Literal l;
+    l.qw = words(std::vector<uint32_t>(32, 0x76543210u));
+    l.qz = words({0x11111111u});
+    std::vector<uint16_t> s(8, one);
+    s[0] = half;
+    l.sc.resize(16);
+    std::memcpy(l.sc.data(), s.data(), 16);
+    set(l.qweight, "x.qweight", safetensors::DType::kI32, {32, 1}, l.qw);
+    set(l.qzeros, "x.qzeros", safetensors::DType::kI32, {1, 1}, l.qz);
+    set(l.scales, "x.scales", safetensors::DType::kF16, {1, 8}, l.sc);
+    hf::QuantConfig q;
+    q.method = hf::QuantMethod::kAwq;
+    q.bits = 4;
+    q.group_size = 32;
+    const hf::RepackedWeight w = hf::repack_quantized_linear(q, {&l.qweight, &l.qzeros, &l.scales, nullptr}, "x", "f");
+    CHECK(w.dtype == DType::Q4_1);
+    CHECK(w.dims == std::vector<int64_t>{32, 8});
+    const std::vector<float> v = dequant(w);
+    const int code[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+    for (int n = 0; n < 8; ++n)
+      for (int k = 0; k < 32; ++k) CHECK(v[n * 32 + k] == (n == 0 ? 0.5f : 1.0f) * static_cast<float>(code[n] - 1));
+  }
+  SUBCASE("GPTQ: qweight packs 8 input rows per word; v1 zeros are stored minus one, mod 16") {
+    // in = 32, out = 8, group 32. Word [r][n] = 0x76543210: input row 8r + j has code j.
+    // qzeros 0xFFFFFFFF: v1 reads z = (15 + 1) & 15 = 0, v2 reads z = 15.
+    Literal l;
+    l.qw = words(std::vector<uint32_t>(4 * 8, 0x76543210u));
+    l.qz = words({0xFFFFFFFFu});
+    std::vector<uint16_t> s(8, one);
+    l.sc.resize(16);
+    std::memcpy(l.sc.data(), s.data(), 16);
+    l.gi = words(std::vector<uint32_t>(32, 0));
+    set(l.qweight, "x.qweight", safetensors::DType::kI32, {4, 8}, l.qw);
+    set(l.qzeros, "x.qzeros", safetensors::DType::kI32, {1, 1}, l.qz);
+    set(l.scales, "x.scales", safetensors::DType::kF16, {1, 8}, l.sc);
+    set(l.g_idx, "x.g_idx", safetensors::DType::kI32, {32}, l.gi);
+    for (bool v1 : {true, false}) {
+      CAPTURE(v1);
+      hf::QuantConfig q;
+      q.method = hf::QuantMethod::kGptq;
+      q.bits = 4;
+      q.group_size = 32;
+      q.zero_minus_one = v1;
+      const hf::RepackedWeight w =
+          hf::repack_quantized_linear(q, {&l.qweight, &l.qzeros, &l.scales, &l.g_idx}, "x", "f");
+      CHECK(w.dtype == DType::Q4_1);
+      const std::vector<float> v = dequant(w);
+      for (int n = 0; n < 8; ++n)
+        for (int k = 0; k < 32; ++k) CHECK(v[n * 32 + k] == static_cast<float>(k % 8 - (v1 ? 0 : 15)));
+    }
+  }
 }
