@@ -6,6 +6,7 @@
 
 #include "core/support/check.hpp"
 #include "kernels/half.hpp"
+#include "kernels/quant_k.hpp"
 #include "kernels/quant_q4_1.hpp"
 
 namespace sgl::kernels {
@@ -48,6 +49,7 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
       dequantize_row_q4_1(static_cast<const BlockQ4_1*>(src), dst, n);
       return;
     default:
+      if (is_kq_family(t)) return dequantize_row_kq(t, src, dst, n);
       SGL_THROW(Status::kUnsupported, "dequantize: tensor type {} is not supported", dtype_name(t));
   }
 }
@@ -106,6 +108,7 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
       quantize_row_q4_1(src, static_cast<BlockQ4_1*>(dst), n);
       return;
     default:
+      if (is_kq_family(t)) return quantize_row_kq(t, src, dst, n);
       SGL_THROW(Status::kUnsupported, "quantize: tensor type {} is not supported", dtype_name(t));
   }
 }
