@@ -311,14 +311,19 @@ TEST_CASE("GGUF alignment and tensor-info errors name the problem") {
   expect_error(one({16}, 8, 0), Status::kParseError, "not a multiple of the Q8_0 block size 32");
   expect_error(one({4}, 4, 0), Status::kParseError, "unknown type id 4");
   expect_error(one({4}, 1000, 0), Status::kParseError, "unknown type id 1000");
-  expect_error(one({256}, 12, 0, 256), Status::kUnsupported, "Q4_K");
+  expect_error(one({256}, 16, 0, 256), Status::kUnsupported, "IQ2_XXS");
   // ... which the inspector can still list.
-  std::vector<uint8_t> q4k = one({256}, 12, 0, 256);
+  std::vector<uint8_t> iq2 = one({256}, 16, 0, 256);
   ReadOptions opts;
   opts.allow_unsupported_types = true;
-  GgufFile f = GgufFile::parse(q4k.data(), q4k.size(), opts);
-  CHECK(f.tensors()[0].dtype == DType::Q4_K);
-  CHECK(f.tensors()[0].nbytes == 144);
+  GgufFile f = GgufFile::parse(iq2.data(), iq2.size(), opts);
+  CHECK(f.tensors()[0].dtype == DType::IQ2_XXS);
+  CHECK(f.tensors()[0].nbytes == 66);
+  // K-quants are supported: a Q4_K super-block parses without the option.
+  std::vector<uint8_t> q4k = one({256}, 12, 0, 256);
+  GgufFile k = GgufFile::parse(q4k.data(), q4k.size());
+  CHECK(k.tensors()[0].dtype == DType::Q4_K);
+  CHECK(k.tensors()[0].nbytes == 144);
 
   Raw dup;
   dup.header(2, 0);

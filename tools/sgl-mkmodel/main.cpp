@@ -18,10 +18,12 @@ namespace {
 
 kernels::DType parse_type(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  for (kernels::DType t : {kernels::DType::F32, kernels::DType::F16, kernels::DType::BF16, kernels::DType::Q8_0,
-                           kernels::DType::Q4_0, kernels::DType::Q4_1})
+  using kernels::DType;
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                  DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K})
     if (kernels::dtype_name(t) == s) return t;
-  SGL_THROW(Status::kInvalidArgument, "--type '{}' is not one of f32, f16, bf16, q8_0, q4_0, q4_1", s);
+  SGL_THROW(Status::kInvalidArgument,
+            "--type '{}' is not one of f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k", s);
 }
 
 }  // namespace
@@ -37,7 +39,10 @@ int main(int argc, char** argv) {
   std::string hf_quant, twin_out;
   app.add_option("--arch", arch, "llama, qwen2 or qwen3")->capture_default_str();
   app.add_option("--preset", preset, "tiny, 110m or 1b")->capture_default_str();
-  app.add_option("--type", type, "weight type: f32, f16, bf16, q8_0, q4_0, q4_1")->capture_default_str();
+  app.add_option("--type", type,
+                 "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k..q6_k (K-quants: Q8_0 for rows "
+                 "not a multiple of 256)")
+      ->capture_default_str();
   app.add_option("--out", out, "GGUF file to write");
   app.add_option("--hf-out", hf_out, "also write an HF model directory here");
   app.add_option("--hf-type", hf_type, "HF weight dtype: f32, f16, bf16 (default: --type, or f32 if quantized)");

@@ -13,6 +13,7 @@
 #include "core/model/synthetic_tokenizer.hpp"
 #include "core/model/tensor_layout.hpp"
 #include "core/support/check.hpp"
+#include "core/support/log.hpp"
 #include "kernels/half.hpp"
 #include "kernels/quant.hpp"
 
@@ -62,7 +63,30 @@ float exact_in_halves(float v) {
   return std::fabs(v) < 1.0f / 16384 ? 0.0f : v;
 }
 
-bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
+bool is_quantized(DType t) { return kernels::dtype_info(t).block_elems > 1; }
+
+bool is_writable(DType t) {
+  switch (t) {
+    case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0: case DType::Q4_1:
+    case DType::Q5_0: case DType::Q5_1: case DType::Q2_K: case DType::Q3_K: case DType::Q4_K:
+    case DType::Q5_K: case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Type of one matrix with rows of `cols` values: K-quants need whole 256-value super-blocks;
+// like llama.cpp, a matrix whose rows are not falls back to Q8_0 (32-value blocks).
+DType matrix_type(DType want, int64_t cols, const std::string& name, bool log) {
+  if (kernels::dtype_info(want).block_elems == 256 && cols % 256 != 0) {
+    if (log)
+      SGL_LOG_INFO("synthetic model: {} has rows of {} values, not a multiple of 256; writing it as Q8_0 instead of {}",
+                   name, cols, kernels::dtype_name(want));
+    return DType::Q8_0;
+  }
+  return want;
+}
 
 // Values of one tensor in GGUF layout (dims[0] innermost). Scales are chosen so activations
 // stay O(1) through the layers and the logits have a standard deviation of about 1.5.
@@ -122,6 +146,13 @@ int32_t gguf_file_type(DType t) {
     case DType::Q4_0: return 2;
     case DType::Q4_1: return 3;
     case DType::Q8_0: return 7;
+    case DType::Q5_0: return 8;
+    case DType::Q5_1: return 9;
+    case DType::Q2_K: return 10;
+    case DType::Q3_K: return 11;   // MOSTLY_Q3_K_S: every matrix in the one type
+    case DType::Q4_K: return 14;   // MOSTLY_Q4_K_S
+    case DType::Q5_K: return 16;   // MOSTLY_Q5_K_S
+    case DType::Q6_K: return 18;
     case DType::BF16: return 32;
     default: return 0;
   }
@@ -171,12 +202,13 @@ void validate_synthetic_spec(const SyntheticSpec& s) {
   if (hd <= 0 || hd % 2 != 0 || hd > 1024) bad(fmt::format("head_dim {} must be even, 2..1024", hd));
   if (s.n_ctx <= 0) bad(fmt::format("context length {} must be positive", s.n_ctx));
   const auto& info = kernels::dtype_info(s.weight_type);
-  if (!(s.weight_type == DType::F32 || s.weight_type == DType::F16 || s.weight_type == DType::BF16 ||
-        is_quantized(s.weight_type)))
-    bad(fmt::format("weight type {} is not one of F32, F16, BF16, Q8_0, Q4_0, Q4_1", info.name));
+  if (!is_writable(s.weight_type))
+    bad(fmt::format("weight type {} is not one of F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K", info.name));
+  // K-quant matrices with other row lengths fall back to Q8_0 (matrix_type), which needs 32.
+  const int64_t need = std::min<int64_t>(info.block_elems, 32);
   for (int64_t row : {s.n_embd, s.n_ff, s.n_head * hd})
-    if (row % info.block_elems != 0)
-      bad(fmt::format("{} weights need row lengths divisible by {}, but one is {}", info.name, info.block_elems, row));
+    if (row % need != 0)
+      bad(fmt::format("{} weights need row lengths divisible by {}, but one is {}", info.name, need, row));
   if (s.llama3_rope && (s.arch != "llama" || !(s.llama3_factor > 0) ||
                         !(s.llama3_high_freq_factor > s.llama3_low_freq_factor) || s.llama3_low_freq_factor <= 0 ||
                         s.llama3_original_context <= 0))
@@ -249,7 +281,7 @@ void write_synthetic_gguf(const SyntheticSpec& s, const std::string& path) {
 
   for (const TensorSpec& t : expected_tensors(c)) {
     std::vector<float> v = tensor_values(s, c, t);
-    const DType dt = t.is_matrix ? s.weight_type : DType::F32;
+    const DType dt = t.is_matrix ? matrix_type(s.weight_type, t.dims[0], t.name, true) : DType::F32;
     w.add_tensor(t.name, dt, t.dims, encode(v, t.dims[0], dt));
   }
   w.write(path);
@@ -282,7 +314,8 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
     std::vector<float> v = tensor_values(s, c, t);
     if (t.is_matrix) {
       // The values the GGUF file holds, so both forms compute the same thing.
-      v = decode(encode(v, t.dims[0], s.weight_type), static_cast<int64_t>(v.size()), t.dims[0], s.weight_type);
+      const DType dt = matrix_type(s.weight_type, t.dims[0], t.name, false);
+      v = decode(encode(v, t.dims[0], dt), static_cast<int64_t>(v.size()), t.dims[0], dt);
       // llama.cpp's converter permutes HF q/k rows (rotate-half layout) into pairwise order:
       // GGUF row (head h, 2i + half) = HF row (head h, half * head_dim/2 + i). Undo that here.
       const bool is_q = t.name.ends_with("attn_q.weight"), is_k = t.name.ends_with("attn_k.weight");

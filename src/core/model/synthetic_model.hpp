@@ -31,7 +31,9 @@ struct SyntheticSpec {
   float llama3_low_freq_factor = 1.0f;
   float llama3_high_freq_factor = 4.0f;
   int64_t llama3_original_context = 1024;
-  // Type of the 2-D weights in the GGUF file (F32, F16, BF16, Q8_0, Q4_0, Q4_1); norms and biases are F32.
+  // Type of the 2-D weights in the GGUF file (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K;
+  // K-quant matrices whose rows are not a multiple of 256 are written as Q8_0); norms and biases
+  // are F32.
   kernels::DType weight_type = kernels::DType::F32;
   uint64_t seed = 1;
 };

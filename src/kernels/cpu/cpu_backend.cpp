@@ -17,6 +17,7 @@
 #include "kernels/backend.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/quant.hpp"
+#include "kernels/quant_k.hpp"
 
 namespace sgl::kernels {
 namespace {
@@ -26,7 +27,7 @@ using cpu::KernelTable;
 
 constexpr int kMaxHeadDim = 512;  // attention_generic.hpp scratch: 16 rows x 512 floats per matrix
 
-bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
+bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1 || is_kq_family(t); }
 
 bool matmul_supported(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || is_quantized(t); }
 
@@ -60,6 +61,18 @@ const KernelTable& table_for(Isa isa) {
   return cpu::kernels_scalar();
 }
 
+const cpu::KQuantKernels& kquant_for(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512:
+      return cpu::kquant_avx512();
+    case Isa::kAvx2:
+      return cpu::kquant_avx2();
+    case Isa::kScalar:
+      break;
+  }
+  return cpu::kquant_scalar();
+}
+
 int pick_threads(int requested) {
   if (requested < 0) SGL_THROW(Status::kInvalidArgument, "cpu backend: thread count must be >= 0, got {}", requested);
   return requested > 0 ? requested : tbb::info::default_concurrency();
@@ -71,7 +84,7 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& opts)
-      : isa_(choose_isa(opts)), k_(table_for(isa_)), threads_(pick_threads(opts.threads)), arena_(threads_) {}
+      : isa_(choose_isa(opts)), k_(table_for(isa_)), kq_(kquant_for(isa_)), threads_(pick_threads(opts.threads)), arena_(threads_) {}
   ~CpuBackend() override { std::free(act_); }
 
   std::string_view name() const override { return "cpu"; }
@@ -105,16 +118,19 @@ class CpuBackend final : public Backend {
     g.cols = w.cols;
     g.y = y;
     g.ldy = w.rows;
-    // Q4_1 has its own kernels and activation layout (q4_1_*.cpp); the rest use the ISA table.
+    // Q4_1 (q4_1_*.cpp) and the K-quants (kquant_*.cpp) have their own kernels and activation
+    // layouts; the rest use the ISA table.
     const cpu::QuantGemm* own = w.dtype == DType::Q4_1 ? &cpu::q4_1_gemm(isa_) : nullptr;
+    const bool kq = is_kq_family(w.dtype);
     if (is_quantized(w.dtype)) {
       // Quantize the activation rows once; every weight row then reuses them.
-      const size_t ab = own ? own->act_bytes(w.cols) : k_.act_bytes(w.dtype, w.cols);
+      const size_t ab = own ? own->act_bytes(w.cols) : kq ? kq_.act_bytes(w.dtype, w.cols) : k_.act_bytes(w.dtype, w.cols);
       const size_t stride = static_cast<size_t>(round_up(static_cast<int64_t>(ab), 64));
       uint8_t* buf = act_buffer(stride * static_cast<size_t>(m));
       parallel(m, 8, [&](int64_t b, int64_t e) {
         for (int64_t t = b; t < e; ++t) {
           if (own) own->prepare_act(x + t * w.cols, w.cols, buf + t * stride);
+          else if (kq) kq_.prepare_act(w.dtype, x + t * w.cols, w.cols, buf + t * stride);
           else k_.prepare_act(w.dtype, x + t * w.cols, w.cols, buf + t * stride);
         }
       });
@@ -140,7 +156,7 @@ class CpuBackend final : public Backend {
       tile.r1 = r1;
       tile.t0 = t0;
       tile.t1 = t1;
-      (own ? own->gemm : k_.gemm)(tile);
+      (own ? own->gemm : kq ? kq_.gemm : k_.gemm)(tile);
     };
     if (threads_ == 1 || (rb >= w.rows && n_tb == 1)) {
       run(0, w.rows, 0, m);
@@ -318,6 +334,7 @@ class CpuBackend final : public Backend {
 
   Isa isa_;
   const KernelTable& k_;
+  const cpu::KQuantKernels& kq_;
   int threads_;
   tbb::task_arena arena_;
   uint8_t* act_ = nullptr;  // quantized activation rows, reused across calls

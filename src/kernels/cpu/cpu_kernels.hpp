@@ -67,6 +67,18 @@ struct QuantGemm {
 };
 const QuantGemm& q4_1_gemm(Isa isa);  // Q4_1 weights on the best table at or below `isa`
 
+// K-quant (Q2_K..Q6_K) and Q5_0/Q5_1 weights (kquant_*.cpp): their own prepared-activation
+// layout (see kquant_generic.hpp) and gemm; same contract as KernelTable's three members.
+struct KQuantKernels {
+  size_t (*act_bytes)(DType wt, int64_t cols);
+  void (*prepare_act)(DType wt, const float* x, int64_t cols, void* dst);
+  void (*gemm)(const GemmTile& t);
+};
+
+const KQuantKernels& kquant_scalar();
+const KQuantKernels& kquant_avx2();
+const KQuantKernels& kquant_avx512();
+
 const KernelTable& kernels_scalar();
 const KernelTable& kernels_avx2();
 const KernelTable& kernels_avx512();

@@ -1,0 +1,221 @@
+// 256-bit integer micro-kernels for K-quant weights, shared by kquant_avx2.cpp (vpmaddubsw +
+// vpmaddwd) and kquant_avx512.cpp (vpmaddubsw + AVX512-VNNI vpdpwssd, more rows per tile). Not an
+// ordinary header: included inside each file's anonymous namespace after kquant_generic.hpp, with
+// KQ_ROWS / KQ_ROWS1 (weight rows per tile for prefill / decode) and KQ_DPWSSD(acc, p16, s)
+// defined.
+//
+// Register k (0..7) of a super-block holds the 32 unsigned values 32k..32k+31 (groups 2k, 2k+1),
+// extracted straight from the block bytes; the group scales S (16 × int16 per super-block) are
+// spread to [S_2k × 8 | S_2k+1 × 8] with one permute and one byte shuffle.
+
+#define SGL_KQ_INLINE inline __attribute__((always_inline))
+
+SGL_KQ_INLINE __m256i kq_load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// int16 lanes 0-7 = S[2k], lanes 8-15 = S[2k+1].
+SGL_KQ_INLINE __m256i kq_group_scales(__m256i s, int k) {
+  const __m256i pair = _mm256_permutevar8x32_epi32(s, _mm256_set1_epi32(k));
+  return _mm256_shuffle_epi8(pair, _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3,
+                                                    2, 3, 2, 3, 2, 3, 2, 3, 2, 3));
+}
+
+SGL_KQ_INLINE __m256i kq_bit_to(__m256i bits, int k, int value) {
+  const __m256i m = _mm256_set1_epi8(static_cast<char>(1 << k));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bits, m), m), _mm256_set1_epi8(static_cast<char>(value)));
+}
+
+SGL_KQ_INLINE __m256i kq_nibble(__m256i v, bool high) {
+  const __m256i lo = _mm256_set1_epi8(0x0f);
+  return high ? _mm256_and_si256(_mm256_srli_epi16(v, 4), lo) : _mm256_and_si256(v, lo);
+}
+
+// Q4_K / Q5_K: S, C from the 12 packed bytes (sub-block values duplicated over its two groups).
+SGL_KQ_INLINE void kq_q45_scales(const uint8_t* p, __m256i* S, __m256i* C) {
+  uint32_t a0, a1, a2;
+  __builtin_memcpy(&a0, p, 4);
+  __builtin_memcpy(&a1, p + 4, 4);
+  __builtin_memcpy(&a2, p + 8, 4);
+  const uint32_t sc_lo = a0 & 0x3f3f3f3fu, m_lo = a1 & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (a2 & 0x0f0f0f0fu) | (((a0 >> 6) & 0x03030303u) << 4);
+  const uint32_t m_hi = ((a2 >> 4) & 0x0f0f0f0fu) | (((a1 >> 6) & 0x03030303u) << 4);
+  const __m128i s8 = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0));
+  const __m128i m8 = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(m_lo), static_cast<int>(m_hi), 0, 0));
+  *S = _mm256_set_m128i(_mm_unpackhi_epi16(s8, s8), _mm_unpacklo_epi16(s8, s8));
+  *C = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
+}
+
+// Per-type super-block view: init() reads the header, u(k) yields register k's unsigned values.
+template <DType DT>
+struct KqSb;
+
+template <>
+struct KqSb<DType::Q4_K> {
+  static constexpr int kBytes = 144;
+  const uint8_t* qs;
+  __m256i S, C;
+  float D, M;
+  SGL_KQ_INLINE void init(const uint8_t* p) {
+    D = kq_f16(p);
+    M = kq_f16(p + 2);
+    kq_q45_scales(p + 4, &S, &C);
+    qs = p + 16;
+  }
+  SGL_KQ_INLINE __m256i u(int k) const { return kq_nibble(kq_load(qs + 32 * (k / 2)), k & 1); }
+};
+
+template <>
+struct KqSb<DType::Q5_K> {
+  static constexpr int kBytes = 176;
+  const uint8_t* qs;
+  __m256i qh, S, C;
+  float D, M;
+  SGL_KQ_INLINE void init(const uint8_t* p) {
+    D = kq_f16(p);
+    M = kq_f16(p + 2);
+    kq_q45_scales(p + 4, &S, &C);
+    qh = kq_load(p + 16);
+    qs = p + 48;
+  }
+  SGL_KQ_INLINE __m256i u(int k) const {
+    return _mm256_or_si256(kq_nibble(kq_load(qs + 32 * (k / 2)), k & 1), kq_bit_to(qh, k, 16));
+  }
+};
+
+template <>
+struct KqSb<DType::Q6_K> {
+  static constexpr int kBytes = 210;
+  const uint8_t* p;
+  __m256i S, C;
+  float D, M;
+  SGL_KQ_INLINE void init(const uint8_t* b) {
+    p = b;
+    D = kq_f16(b + 208);
+    M = 32.0f * D;
+    S = C = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192)));
+  }
+  SGL_KQ_INLINE __m256i u(int k) const {
+    const int h = k / 4, q = k % 4;
+    const __m256i lo = kq_nibble(kq_load(p + 64 * h + 32 * (q & 1)), q >= 2);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(kq_load(p + 128 + 32 * h), 2 * q), _mm256_set1_epi8(3));
+    return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+  }
+};
+
+SGL_KQ_INLINE __m256i kq_crumb(const uint8_t* qs, int k) {
+  return _mm256_and_si256(_mm256_srli_epi16(kq_load(qs + 32 * (k / 4)), 2 * (k % 4)), _mm256_set1_epi8(3));
+}
+
+template <>
+struct KqSb<DType::Q3_K> {
+  static constexpr int kBytes = 110;
+  const uint8_t* qs;
+  __m256i hm, S, C;
+  float D, M;
+  SGL_KQ_INLINE void init(const uint8_t* p) {
+    D = kq_f16(p + 108);
+    M = 4.0f * D;
+    const uint8_t* s = p + 96;
+    alignas(32) int16_t sc[16];
+    for (int g = 0; g < 16; ++g) {
+      const int lo = g < 8 ? (s[g] & 0x0f) : (s[g - 8] >> 4);
+      sc[g] = static_cast<int16_t>((lo | (((s[8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32);
+    }
+    S = C = _mm256_load_si256(reinterpret_cast<const __m256i*>(sc));
+    hm = kq_load(p);
+    qs = p + 32;
+  }
+  SGL_KQ_INLINE __m256i u(int k) const { return _mm256_or_si256(kq_crumb(qs, k), kq_bit_to(hm, k, 4)); }
+};
+
+template <>
+struct KqSb<DType::Q2_K> {
+  static constexpr int kBytes = 84;
+  const uint8_t* qs;
+  __m256i S, C;
+  float D, M;
+  SGL_KQ_INLINE void init(const uint8_t* p) {
+    D = kq_f16(p + 80);
+    M = kq_f16(p + 82);
+    const __m256i s = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    S = _mm256_and_si256(s, _mm256_set1_epi16(0x0f));
+    C = _mm256_srli_epi16(s, 4);
+    qs = p + 16;
+  }
+  SGL_KQ_INLINE __m256i u(int k) const { return kq_crumb(qs, k); }
+};
+
+template <DType DT>
+struct KqMicro {
+  static constexpr int kRows = KQ_ROWS;
+  static constexpr int kRows1 = KQ_ROWS1;
+
+  template <int R, int T>
+  static void run(const GemmTile& g, int64_t r0, int64_t t0) {
+    using Sb = KqSb<DT>;
+    const int64_t nsb = g.cols / 256;
+    const uint8_t* w[R];
+    const uint8_t* a[T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) w[r] = g.w + (r0 + r) * g.w_stride;
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) a[t] = static_cast<const uint8_t*>(g.act) + (t0 + t) * g.act_stride;
+    __m256 acc[R][T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t s = 0; s < nsb; ++s) {
+      Sb sb[R];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) sb[r].init(w[r] + s * Sb::kBytes);
+      __m256i sumi[R][T];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) sumi[r][t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        __m256i u[R], sc[R];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+          u[r] = sb[r].u(k);
+          sc[r] = kq_group_scales(sb[r].S, k);
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const __m256i av = kq_load(a[t] + s * kKqSb + 32 * k);
+#pragma GCC unroll 8
+          for (int r = 0; r < R; ++r) sumi[r][t] = KQ_DPWSSD(sumi[r][t], _mm256_maddubs_epi16(u[r], av), sc[r]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* o = a[t] + s * kKqSb;
+        const __m256i bs = kq_load(o + kKqBsum);
+        float da;
+        __builtin_memcpy(&da, o + kKqD, 4);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+          const __m256 summ = _mm256_cvtepi32_ps(_mm256_madd_epi16(sb[r].C, bs));
+          acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r][t]), _mm256_set1_ps(sb[r].D * da), acc[r][t]);
+          acc[r][t] = _mm256_fmadd_ps(summ, _mm256_set1_ps(-sb[r].M * da), acc[r][t]);
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = kq_hsum(acc[r][t]);
+  }
+};
+
+void kq_gemm(const GemmTile& g) {
+  switch (g.wt) {
+    case DType::Q4_K: return kq_tiles<KqMicro<DType::Q4_K>>(g);
+    case DType::Q5_K: return kq_tiles<KqMicro<DType::Q5_K>>(g);
+    case DType::Q6_K: return kq_tiles<KqMicro<DType::Q6_K>>(g);
+    case DType::Q3_K: return kq_tiles<KqMicro<DType::Q3_K>>(g);
+    case DType::Q2_K: return kq_tiles<KqMicro<DType::Q2_K>>(g);
+    default: return kq_gemm_rowwise(g);
+  }
+}
