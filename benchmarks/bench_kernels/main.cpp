@@ -9,8 +9,10 @@
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
@@ -55,7 +57,9 @@ const std::vector<uint8_t>& weights(DType t, int64_t rows, int64_t cols) {
   std::vector<float> f = random_floats(static_cast<size_t>(cols) * 64, -0.1f, 0.1f, 7);
   const size_t rb = row_bytes(t, cols);
   std::vector<uint8_t> w(rb * rows);
-  for (int64_t r = 0; r < rows; ++r) quantize_row(t, f.data() + (r % 64) * cols, w.data() + r * rb, cols);
+  // 64 distinct rows, repeated (K-quant quantization is too slow to redo for a 32000-row head).
+  for (int64_t r = 0; r < std::min<int64_t>(rows, 64); ++r) quantize_row(t, f.data() + r * cols, w.data() + r * rb, cols);
+  for (int64_t r = 64; r < rows; ++r) std::memcpy(w.data() + r * rb, w.data() + (r % 64) * rb, rb);
   return cache.emplace(key, std::move(w)).first->second;
 }
 
@@ -109,7 +113,7 @@ void BM_Matmul(benchmark::State& state) {
 }
 
 void matmul_args(benchmark::internal::Benchmark* bm) {
-  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0})
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
     for (int64_t m : {1, 512}) {
       bm->Args({static_cast<int64_t>(t), 768, 768, m});                // wq/wk/wv/wo
       bm->Args({static_cast<int64_t>(t), 2048, 768, m});               // w1/w3 (gate, up)

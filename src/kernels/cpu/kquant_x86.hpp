@@ -5,18 +5,25 @@
 // defined.
 //
 // Register k (0..7) of a super-block holds the 32 unsigned values 32k..32k+31 (groups 2k, 2k+1),
-// extracted straight from the block bytes; the group scales S (16 × int16 per super-block) are
-// spread to [S_2k × 8 | S_2k+1 × 8] with one permute and one byte shuffle.
+// extracted straight from the block bytes. The group scales are kept per super-block as
+// Sx = [S_0, S_2, ..., S_14 | S_1, S_3, ..., S_15] (int16, even groups in the low lane, odd in the
+// high one), so register k's scales [S_2k × 8 | S_2k+1 × 8] are one in-lane byte shuffle. C, the
+// min/offset factors, stay in natural group order to meet the activations' group sums.
 
 #define SGL_KQ_INLINE inline __attribute__((always_inline))
 
 SGL_KQ_INLINE __m256i kq_load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
-// int16 lanes 0-7 = S[2k], lanes 8-15 = S[2k+1].
-SGL_KQ_INLINE __m256i kq_group_scales(__m256i s, int k) {
-  const __m256i pair = _mm256_permutevar8x32_epi32(s, _mm256_set1_epi32(k));
-  return _mm256_shuffle_epi8(pair, _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3,
-                                                    2, 3, 2, 3, 2, 3, 2, 3, 2, 3));
+// int16 lanes 0-7 = S[2k], lanes 8-15 = S[2k+1], from Sx (see above).
+SGL_KQ_INLINE __m256i kq_group_scales(__m256i sx, int k) {
+  const char lo = static_cast<char>(2 * k), hi = static_cast<char>(2 * k + 1);
+  return _mm256_shuffle_epi8(sx, _mm256_setr_epi8(lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi,
+                                                  lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi));
+}
+
+// 16 bytes in group order -> [even groups (8) | odd groups (8)].
+SGL_KQ_INLINE __m128i kq_even_odd(__m128i v) {
+  return _mm_shuffle_epi8(v, _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
 }
 
 SGL_KQ_INLINE __m256i kq_bit_to(__m256i bits, int k, int value) {
@@ -40,7 +47,7 @@ SGL_KQ_INLINE void kq_q45_scales(const uint8_t* p, __m256i* S, __m256i* C) {
   const uint32_t m_hi = ((a2 >> 4) & 0x0f0f0f0fu) | (((a1 >> 6) & 0x03030303u) << 4);
   const __m128i s8 = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0));
   const __m128i m8 = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(m_lo), static_cast<int>(m_hi), 0, 0));
-  *S = _mm256_set_m128i(_mm_unpackhi_epi16(s8, s8), _mm_unpacklo_epi16(s8, s8));
+  *S = _mm256_broadcastsi128_si256(s8);  // groups 2k and 2k+1 share sub-block k's scale
   *C = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
 }
 
@@ -91,7 +98,9 @@ struct KqSb<DType::Q6_K> {
     p = b;
     D = kq_f16(b + 208);
     M = 32.0f * D;
-    S = C = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192)));
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192));
+    S = _mm256_cvtepi8_epi16(kq_even_odd(sc));
+    C = _mm256_cvtepi8_epi16(sc);
   }
   SGL_KQ_INLINE __m256i u(int k) const {
     const int h = k / 4, q = k % 4;
@@ -115,12 +124,14 @@ struct KqSb<DType::Q3_K> {
     D = kq_f16(p + 108);
     M = 4.0f * D;
     const uint8_t* s = p + 96;
-    alignas(32) int16_t sc[16];
+    alignas(32) int16_t sc[16], sx[16];
     for (int g = 0; g < 16; ++g) {
       const int lo = g < 8 ? (s[g] & 0x0f) : (s[g - 8] >> 4);
       sc[g] = static_cast<int16_t>((lo | (((s[8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32);
+      sx[(g % 2) * 8 + g / 2] = sc[g];
     }
-    S = C = _mm256_load_si256(reinterpret_cast<const __m256i*>(sc));
+    S = _mm256_load_si256(reinterpret_cast<const __m256i*>(sx));
+    C = _mm256_load_si256(reinterpret_cast<const __m256i*>(sc));
     hm = kq_load(p);
     qs = p + 32;
   }
@@ -136,9 +147,9 @@ struct KqSb<DType::Q2_K> {
   SGL_KQ_INLINE void init(const uint8_t* p) {
     D = kq_f16(p + 80);
     M = kq_f16(p + 82);
-    const __m256i s = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    S = _mm256_and_si256(s, _mm256_set1_epi16(0x0f));
-    C = _mm256_srli_epi16(s, 4);
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    S = _mm256_and_si256(_mm256_cvtepu8_epi16(kq_even_odd(b)), _mm256_set1_epi16(0x0f));
+    C = _mm256_srli_epi16(_mm256_cvtepu8_epi16(b), 4);
     qs = p + 16;
   }
   SGL_KQ_INLINE __m256i u(int k) const { return kq_crumb(qs, k); }
