@@ -28,6 +28,8 @@ void add_server_flags(CLI::App& app, ServerArgs& a) {
   app.add_option("--max-prefill-tokens", e.max_prefill_tokens, "Max prefill tokens per step")->capture_default_str();
   app.add_option("--schedule-policy", e.schedule_policy, "lpm, fcfs, random, dfs-weight")->capture_default_str();
   app.add_flag("--disable-radix-cache", e.disable_radix_cache, "Disable prefix caching");
+  app.add_flag_callback("--disable-regex-jump-forward", [&e] { e.grammar_jump_forward = false; },
+                        "Sample every token of constrained output (no grammar jump-forward)");
   app.add_option("--page-size", e.page_size, "Tokens per KV page")->capture_default_str();
   app.add_option("--random-seed", e.random_seed, "Base seed for requests without one")->capture_default_str();
   app.add_option("--kv-cache-dtype", e.kv_cache_dtype, "auto, f16, bf16, f32, q8_0")->capture_default_str();

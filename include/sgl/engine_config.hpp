@@ -34,6 +34,10 @@ struct EngineConfig {
   // type this build supports, case-insensitive; also "f16", "bf16", "f32"). Only 2-D F32/F16/
   // BF16 matrices are converted; token_embd becomes q8_0; norms and biases stay F32.
   std::string quantization = "none";
+  // Constrained decoding: append the tokens a grammar forces (e.g. a JSON schema's next key)
+  // without sampling them; they are computed in the next step like a short prefill. SGLang's
+  // --disable-regex-jump-forward turns it off.
+  bool grammar_jump_forward = true;
 
   // Throws sgl::Error(kInvalidArgument) naming the field, e.g. "page_size must be >= 1 (got 0)".
   void validate() const;

@@ -55,6 +55,7 @@ struct Result {
   FinishReason finish;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t forced_tokens = 0;         // of completion_tokens, appended by grammar jump-forward unsampled
   int64_t cached_tokens = 0;         // prompt tokens served from the radix cache
   double time_to_first_token = 0.0;  // seconds from submit to the first output token
   double e2e_latency = 0.0;          // seconds from submit to finish

@@ -82,6 +82,7 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
   so.random_seed = cfg.random_seed;
   so.max_queued_requests = cfg.max_queued_requests;
   so.eos_ids = m.eos_ids;
+  so.jump_forward = cfg.grammar_jump_forward;
   m.scheduler = std::make_shared<Scheduler>(so, *m.transformer, *m.pool, *m.cache, m.text);
   m.scheduler->start();
   SGL_LOG_INFO("engine: {} on {}; KV pool {} tokens ({} pages of {}, {}; {}), context {}, max running {}",

@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <regex>
+#include <thread>
 
 #include "core/support/check.hpp"
 #include "engine_test_util.hpp"
@@ -196,4 +198,155 @@ TEST_CASE("bad grammars are rejected by submit") {
   ok.regex = "ab";
   auto rs = sample(ok, 1, 1);
   CHECK(rs[0].text == "ab");
+}
+
+// ---- jump-forward -------------------------------------------------------------------------
+
+namespace {
+
+Engine& engine_no_jump() {
+  static Engine e([] {
+    EngineConfig c = test::tiny_config();
+    c.grammar_jump_forward = false;
+    return c;
+  }());
+  return e;
+}
+
+struct Run {
+  Result res;
+  int64_t steps = 0;  // forward steps the engine ran for this request alone
+  std::string streamed_text;
+  std::vector<int32_t> streamed_ids;
+};
+
+Run run_one(Engine& e, SamplingParams sp, int max_new) {
+  Request r;
+  r.input_ids = {1, 300, 301, 302};
+  sp.max_new_tokens = max_new;
+  r.sampling = std::move(sp);
+  const EngineStats s0 = e.stats();
+  RequestHandle h = e.submit(std::move(r));
+  Run out;
+  while (auto c = h.next()) {
+    out.streamed_text += c->text;
+    out.streamed_ids.insert(out.streamed_ids.end(), c->token_ids.begin(), c->token_ids.end());
+    if (c->result) out.res = *c->result;
+  }
+  // Stats are published after each step, so the step that finished us shows up just after.
+  for (int i = 0; i < 2000 && e.stats().finished_requests <= s0.finished_requests; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  out.steps = e.stats().forward_steps - s0.forward_steps;
+  return out;
+}
+
+const json kLongKeys = {
+    {"type", "object"},
+    {"properties",
+     {{"customer_identification_number", {{"type", "integer"}, {"minimum", 0}, {"maximum", 999}}},
+      {"preferred_delivery_weekday", {{"enum", {"monday", "friday"}}}},
+      {"is_subscribed_to_the_newsletter", {{"type", "boolean"}}}}},
+    {"required", {"customer_identification_number", "preferred_delivery_weekday", "is_subscribed_to_the_newsletter"}},
+    {"additionalProperties", false}};
+
+void check_long_keys(const std::string& t) {
+  INFO("text '" << t << "'");
+  json v = json::parse(t, nullptr, false);
+  REQUIRE(!v.is_discarded());
+  REQUIRE(v.is_object());
+  CHECK(v.size() == 3);
+  CHECK(v["customer_identification_number"].is_number_integer());
+  CHECK((v["preferred_delivery_weekday"] == "monday" || v["preferred_delivery_weekday"] == "friday"));
+  CHECK(v["is_subscribed_to_the_newsletter"].is_boolean());
+}
+
+}  // namespace
+
+TEST_CASE("jump-forward: long forced schema keys cost fewer forward steps, outputs stay valid") {
+  for (float temp : {0.0f, 1.0f}) {
+    INFO("temperature " << temp);
+    SamplingParams sp;
+    sp.json_schema = kLongKeys.dump();
+    sp.temperature = temp;
+    sp.seed = 5;
+    Run on = run_one(engine(), sp, 200);
+    Run off = run_one(engine_no_jump(), sp, 200);
+    REQUIRE(on.res.finish.kind == FinishKind::kStop);
+    REQUIRE(off.res.finish.kind == FinishKind::kStop);
+    check_long_keys(on.res.text);
+    check_long_keys(off.res.text);
+    CHECK(off.res.forced_tokens == 0);
+    CHECK(on.res.forced_tokens > 10);  // the three keys alone are ~90 forced bytes
+    CHECK(on.res.forced_tokens < on.res.completion_tokens);
+    // One step per sampled token (plus the prefill step) vs one per output token.
+    CHECK(on.steps < off.steps);
+    CHECK(on.steps <= on.res.completion_tokens - on.res.forced_tokens + 1);
+    CHECK(off.steps >= off.res.completion_tokens);
+    // Streaming carries the forced tokens too, and counts agree.
+    CHECK(on.streamed_text == on.res.text);
+    CHECK(on.streamed_ids == on.res.output_ids);
+    CHECK(static_cast<int64_t>(on.res.output_ids.size()) == on.res.completion_tokens);
+  }
+}
+
+TEST_CASE("jump-forward: regex with long literals, max_new_tokens and logprobs count forced tokens") {
+  const char* re = R"(The answer is (yes|no)\. Confidence level: [0-9]{1,2} percent exactly\.)";
+  SamplingParams sp;
+  sp.regex = re;
+  sp.temperature = 1.0f;
+  sp.seed = 9;
+  sp.return_logprob = true;
+  Run on = run_one(engine(), sp, 100);
+  Run off = run_one(engine_no_jump(), sp, 100);
+  const std::regex check(re, std::regex::ECMAScript);
+  for (const Run* r : {&on, &off}) {
+    INFO("text '" << r->res.text << "'");
+    REQUIRE(r->res.finish.kind == FinishKind::kStop);
+    CHECK(std::regex_match(r->res.text, check));
+    CHECK(r->res.output_logprobs.size() == r->res.output_ids.size());
+  }
+  CHECK(on.res.forced_tokens > 5);
+  CHECK(on.steps < off.steps);
+  // Forced tokens carry probability 1 under the constraint.
+  size_t zero = 0;
+  for (const auto& lp : on.res.output_logprobs) zero += lp.logprob == 0.0f;
+  CHECK(zero >= static_cast<size_t>(on.res.forced_tokens));
+
+  // A budget that ends inside the first forced literal: exactly max_new_tokens come out, as a
+  // prefix of the literal.
+  SamplingParams shortp;
+  shortp.regex = re;
+  shortp.temperature = 0.0f;
+  Run cut = run_one(engine(), shortp, 3);
+  CHECK(cut.res.finish.kind == FinishKind::kLength);
+  CHECK(cut.res.completion_tokens == 3);
+  CHECK(cut.res.output_ids.size() == 3);
+  CHECK(std::string("The answer is ").rfind(cut.res.text, 0) == 0);
+  CHECK(cut.streamed_text == cut.res.text);
+}
+
+TEST_CASE("jump-forward: greedy output matches the grammar with and without it; stop strings still apply") {
+  SamplingParams sp;
+  sp.ebnf = R"G(
+    root ::= "{\"first_item\":" num ",\"second_item\":" num ",\"third_item\":" num "}"
+    num ::= [0-9]{1,3}
+  )G";
+  sp.temperature = 0.0f;
+  Run on = run_one(engine(), sp, 100);
+  Run off = run_one(engine_no_jump(), sp, 100);
+  const std::regex check(R"(\{"first_item":[0-9]{1,3},"second_item":[0-9]{1,3},"third_item":[0-9]{1,3}\})");
+  for (const Run* r : {&on, &off}) {
+    INFO("text '" << r->res.text << "'");
+    CHECK(r->res.finish.kind == FinishKind::kStop);
+    CHECK(std::regex_match(r->res.text, check));
+  }
+  CHECK(on.res.forced_tokens > 0);
+  // A stop string inside forced text ends the request there.
+  SamplingParams st = sp;
+  st.stop = {"second"};
+  Run s = run_one(engine(), st, 100);
+  CHECK(s.res.finish.kind == FinishKind::kStop);
+  CHECK(s.res.finish.matched_str == "second");
+  CHECK(s.res.text.find("second") == std::string::npos);
+  CHECK(s.res.text.rfind("{\"first_item\":", 0) == 0);
 }

@@ -33,7 +33,9 @@ struct SchedRequest {
   SamplingParams params;
   int64_t max_new = 0;  // max_new_tokens clipped to the context and the pool
 
-  std::vector<int32_t> tokens;  // prompt then output; tokens[kv_len..] are not in the KV pool yet
+  // Prompt then output; tokens[kv_len..] are not in the KV pool yet: the last sampled token,
+  // plus any tokens jump-forward appended after it.
+  std::vector<int32_t> tokens;
   int64_t prompt_len = 0;
   int64_t n_output() const { return static_cast<int64_t>(tokens.size()) - prompt_len; }
 
@@ -51,6 +53,7 @@ struct SchedRequest {
   std::unique_ptr<SamplerState> sampler;
   std::unique_ptr<TokenMaskProvider> mask;  // optional constrained decoding
   std::vector<TokenLogprob> logprobs;
+  int64_t forced_tokens = 0;  // output tokens appended by grammar jump-forward (not sampled)
 
   // Text: `text` is the decoded output so far; text_sent bytes and tokens_sent ids went out.
   std::string text;

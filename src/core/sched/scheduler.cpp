@@ -191,10 +191,12 @@ bool Scheduler::step() {
 // Plans one decode token for every running request whose prefill is complete, plus the next
 // chunk of the chunked request, retracting requests until the pool can hold them.
 void Scheduler::schedule_decode(std::vector<Work>& work) {
+  // Normally one token; more after a grammar jump-forward appended forced tokens.
+  auto pending = [](const SchedRequest& r) { return static_cast<int64_t>(r.tokens.size()) - r.kv_len; };
   auto needed = [&] {
     int64_t n = 0;
     for (auto& r : running_) {
-      if (r->prefill_done) n += pages_for(*r, 1);
+      if (r->prefill_done) n += pages_for(*r, pending(*r));
     }
     return n;
   };
@@ -223,8 +225,9 @@ void Scheduler::schedule_decode(std::vector<Work>& work) {
   }
   for (auto& r : running_) {
     if (!r->prefill_done) continue;
-    alloc_pages(*r, 1);
-    work.push_back(Work{r.get(), 1, true, false});
+    const int64_t n = pending(*r);
+    alloc_pages(*r, n);
+    work.push_back(Work{r.get(), n, true, false});
   }
 }
 

@@ -38,6 +38,9 @@ struct SchedulerOptions {
   uint64_t random_seed = 0;
   int max_queued_requests = 0;
   std::vector<int32_t> eos_ids;
+  // Grammar jump-forward: tokens the grammar forces are appended without sampling and get
+  // their KV in the next step (a decode of several tokens).
+  bool jump_forward = true;
 };
 
 class Scheduler {
@@ -83,6 +86,10 @@ class Scheduler {
   void schedule_prefill(std::vector<Work>& work);
   void run_batch(std::vector<Work>& work);
   void process_token(SchedRequest& r, int32_t token, float logprob, std::vector<std::pair<int32_t, float>> top);
+  // Appends one output token (sampled, or forced by jump-forward) and checks the stop
+  // conditions; false once the request finished.
+  bool append_token(SchedRequest& r, int32_t token, float logprob, std::vector<std::pair<int32_t, float>> top,
+                    bool forced);
 
   // KV bookkeeping.
   int64_t available_pages() const { return pool_.free_pages() + cache_.evictable_pages(); }

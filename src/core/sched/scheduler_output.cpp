@@ -10,9 +10,22 @@ namespace sgl {
 
 void Scheduler::process_token(SchedRequest& r, int32_t token, float logprob,
                               std::vector<std::pair<int32_t, float>> top) {
+  if (!append_token(r, token, logprob, std::move(top), false)) return;
+  if (opts_.jump_forward && r.mask) {
+    // Forced tokens have probability 1 under the constraint: logprob 0, no alternatives.
+    for (int32_t t : r.mask->jump_forward(token, r.max_new - r.n_output())) {
+      ++r.forced_tokens;
+      if (!append_token(r, t, 0.0f, {}, true)) return;
+    }
+  }
+  emit(r, false);
+}
+
+bool Scheduler::append_token(SchedRequest& r, int32_t token, float logprob,
+                             std::vector<std::pair<int32_t, float>> top, bool forced) {
   r.tokens.push_back(token);
   r.sampler->accept(token);
-  if (r.mask) r.mask->accept(token);
+  if (r.mask && !forced) r.mask->accept(token);  // jump_forward() accepted forced ones already
   if (!r.has_first_token) {
     r.has_first_token = true;
     r.first_token = SteadyClock::now();
@@ -50,10 +63,9 @@ void Scheduler::process_token(SchedRequest& r, int32_t token, float logprob,
       r.text.resize(r.params.no_stop_trim ? best + matched->size() : best);
     }
   }
-  if (why.kind != FinishKind::kNone)
-    finish(r, std::move(why));
-  else
-    emit(r, false);
+  if (why.kind == FinishKind::kNone) return true;
+  finish(r, std::move(why));
+  return false;
 }
 
 void Scheduler::update_text(SchedRequest& r) {
@@ -107,6 +119,7 @@ void Scheduler::emit(SchedRequest& r, bool final) {
     res.finish = r.finish;
     res.prompt_tokens = r.prompt_len;
     res.completion_tokens = r.n_output();
+    res.forced_tokens = r.forced_tokens;
     res.cached_tokens = r.cached_prompt_tokens;
     auto now = SteadyClock::now();
     res.time_to_first_token = r.has_first_token ? std::chrono::duration<double>(r.first_token - r.submitted).count() : 0.0;
