@@ -3,7 +3,9 @@
 // cold (first visit of a stack top computes its token classification) and on cached states
 // (a fresh matcher replays the same tokens: classifications cached, no per-matcher mask cache).
 //
-// Usage: bench_grammar [shared_dir]   (default $SGL_SHARED_DIR, else /work/shared)
+// Usage: bench_grammar [shared_dir [vocab_filter [case_filter]]]
+//   shared_dir defaults to $SGL_SHARED_DIR, else /work/shared; the filters keep only vocabularies
+//   ("32k", "152k") and cases ("json_schema", "json_object", "regex") whose label contains them.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -147,6 +149,8 @@ MaskStats mask_bench(std::shared_ptr<const CompiledGrammar> cg, const Vocab& v, 
 
 int main(int argc, char** argv) {
   std::string shared = argc > 1 ? argv[1] : (std::getenv("SGL_SHARED_DIR") ? std::getenv("SGL_SHARED_DIR") : "/work/shared");
+  const std::string vocab_filter = argc > 2 ? argv[2] : "";
+  const std::string case_filter = argc > 3 ? argv[3] : "";
   // Schemas of the sample.
   std::vector<std::string> schemas;
   {
@@ -175,6 +179,7 @@ int main(int argc, char** argv) {
   const char* vocabs[][2] = {{"llama-spm 32k", "/conformance/tokenizer/ggml-vocab-llama-spm.gguf"},
                              {"qwen2 152k", "/conformance/tokenizer/ggml-vocab-qwen2.gguf"}};
   for (auto& [name, rel] : vocabs) {
+    if (std::string(name).find(vocab_filter) == std::string::npos) continue;
     Vocab v;
     try {
       v = load_vocab(shared + rel);
@@ -193,6 +198,7 @@ int main(int argc, char** argv) {
                  {"json_object", GrammarKind::kJsonObject, ""},
                  {"regex", GrammarKind::kRegex, R"([a-z]+(, [a-z]+)*\. \d{1,4}-[A-Z]{2})"}};
     for (auto& c : cases) {
+      if (std::string(c.label).find(case_filter) == std::string::npos) continue;
       auto t1 = Clock::now();
       auto cg = compile_grammar(c.kind, c.src, idx, opt);
       double comp = us_since(t1);

@@ -350,3 +350,28 @@ TEST_CASE("jump-forward: greedy output matches the grammar with and without it; 
   CHECK(s.res.text.find("second") == std::string::npos);
   CHECK(s.res.text.rfind("{\"first_item\":", 0) == 0);
 }
+
+TEST_CASE("min_new_tokens yields to a grammar that allows only EOS: the request stops cleanly") {
+  for (bool jump : {true, false}) {
+    SamplingParams sp;
+    sp.regex = "(yes|no)";
+    sp.min_new_tokens = 10;
+    sp.temperature = 1.0f;
+    sp.seed = 3;
+    Run r = run_one(jump ? engine() : engine_no_jump(), sp, 32);
+    INFO("jump-forward " << jump << " text '" << r.res.text << "' " << r.res.finish.message);
+    CHECK(r.res.ok());
+    CHECK(r.res.finish.kind == FinishKind::kStop);
+    CHECK((r.res.text == "yes" || r.res.text == "no"));
+  }
+  // Before the grammar is complete, min_new_tokens still holds EOS back: "a{1,60}" may end
+  // after one "a", but 6 tokens are required first.
+  SamplingParams more;
+  more.regex = "a{1,60}";
+  more.min_new_tokens = 6;
+  more.temperature = 1.0f;
+  more.seed = 4;
+  Run m = run_one(engine_no_jump(), more, 32);
+  CHECK(m.res.ok());
+  CHECK(m.res.completion_tokens >= 6);
+}

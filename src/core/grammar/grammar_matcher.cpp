@@ -148,7 +148,47 @@ CompiledGrammar::CompiledGrammar(GrammarKind kind, std::shared_ptr<const Grammar
                                  std::shared_ptr<const VocabIndex> vocab, const GrammarOptions& opt,
                                  std::vector<std::string> warnings, uint64_t hash)
     : kind_(kind), grammar_(std::move(g)), vocab_(std::move(vocab)), opt_(opt),
-      warnings_(std::move(warnings)), hash_(hash) {}
+      warnings_(std::move(warnings)), hash_(hash) {
+  compute_return_sites();
+}
+
+void CompiledGrammar::compute_return_sites() {
+  using EK = Grammar::ElemKind;
+  const Grammar& g = *grammar_;
+  const size_t nr = g.rules.size();
+  owner_.assign(g.elems.size(), 0);
+  for (uint32_t r = 0; r < nr; ++r)
+    for (uint32_t a : g.rules[r].alts)
+      for (uint32_t p = a; p < g.elems.size(); ++p) {
+        owner_[p] = r;
+        if (g.elems[p].kind == EK::kEnd) break;
+      }
+  // Direct return sites, and tail references (the caller's own return sites apply).
+  std::vector<std::vector<uint32_t>> tail_callers(nr);
+  return_sites_.assign(nr, {});
+  may_be_outermost_.assign(nr, 0);
+  may_be_outermost_[g.root] = 1;
+  for (uint32_t p = 0; p + 1 < g.elems.size(); ++p) {
+    if (g.elems[p].kind != EK::kRef) continue;
+    const uint32_t callee = g.elems[p].arg;
+    if (g.elems[p + 1].kind == EK::kEnd)
+      tail_callers[callee].push_back(owner_[p]);
+    else
+      return_sites_[callee].push_back(p + 1);
+  }
+  for (auto& v : return_sites_) std::sort(v.begin(), v.end());
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (uint32_t r = 0; r < nr; ++r)
+      for (uint32_t c : tail_callers[r]) {
+        if (may_be_outermost_[c] && !may_be_outermost_[r]) may_be_outermost_[r] = 1, changed = true;
+        std::vector<uint32_t> merged;
+        std::set_union(return_sites_[r].begin(), return_sites_[r].end(), return_sites_[c].begin(),
+                       return_sites_[c].end(), std::back_inserter(merged));
+        if (merged.size() != return_sites_[r].size()) return_sites_[r].swap(merged), changed = true;
+      }
+  }
+}
 
 CompiledGrammar::~CompiledGrammar() = default;
 
@@ -213,6 +253,46 @@ CompiledGrammar::TokenEntry CompiledGrammar::compute_entry(uint32_t pos) const {
       ++j;
     } while (j < n && lcp[j] >= k + 1);
     i = j;
+  }
+  // Second pass over the candidates, now with one level of context: the frame on top of each
+  // place its rule can return to. A candidate that dies there without ever reaching the unknown
+  // context below (stack 0) is rejected in every real context, since the real stack's next frame
+  // is one of these return sites. Candidates that survive, or reach the unknown part, stay
+  // uncertain and are decided against the real stack at mask time.
+  if (!out.uncertain.empty()) {
+    std::vector<int32_t> cand;
+    cand.swap(out.uncertain);
+    const uint32_t rule = owner_[pos];
+    StackSet start;
+    for (uint32_t q : return_sites_[rule]) start.push_back(pool.push(pool.push(0, q), pos));
+    if (may_be_outermost_[rule]) start.push_back(pool.push(0, pos));
+    pda.finish(start);
+    sets[0] = start;
+    hit[0] = 0;
+    valid = 0;
+    std::string prev;
+    for (size_t c = 0; c < cand.size();) {
+      const std::string& t = toks[cand[c]];
+      size_t k = 0;
+      while (k < t.size() && k < prev.size() && k < valid && t[k] == prev[k]) ++k;
+      bool dead = false;
+      for (; k < t.size(); ++k) {
+        hit[k + 1] = hit[k] || (!sets[k].empty() && sets[k][0] == 0);
+        pda.advance(sets[k], static_cast<uint8_t>(t[k]), sets[k + 1]);
+        if (sets[k + 1].empty()) {
+          dead = true;
+          break;
+        }
+      }
+      prev = t;
+      if (!dead || hit[k + 1]) {
+        out.uncertain.push_back(cand[c]);
+        valid = dead ? k : t.size();
+      } else {
+        valid = k;
+      }
+      ++c;
+    }
   }
   out.uncertain_lcp.resize(out.uncertain.size(), 0);
   for (size_t u = 1; u < out.uncertain.size(); ++u) {

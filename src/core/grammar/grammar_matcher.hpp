@@ -110,6 +110,15 @@ class CompiledGrammar {
 
  private:
   TokenEntry compute_entry(uint32_t pos) const;
+  void compute_return_sites();
+
+  // Lookahead for the classification: the positions a frame of rule r can return to (the
+  // element after each reference to r, through tail references), and whether r can also be the
+  // outermost frame. Lets tokens that run past their frame into text no caller accepts be
+  // rejected once, at classification, instead of checked against the stack at every mask.
+  std::vector<std::vector<uint32_t>> return_sites_;
+  std::vector<uint8_t> may_be_outermost_;
+  std::vector<uint32_t> owner_;  // position -> rule
 
   GrammarKind kind_;
   std::shared_ptr<const Grammar> grammar_;

@@ -86,17 +86,45 @@ void stage_penalties(SampleContext& c) {
   }
 }
 
+// True if the grammar mask allows some token that is not an end token.
+bool grammar_allows_non_eos(const SampleContext& c) {
+  const auto& eos = c.st->options().eos_ids;
+  const int64_t words = (c.n_vocab + 31) / 32;
+  for (int64_t w = 0; w < words; ++w) {
+    uint32_t bits = c.allowed[w];
+    if (w == words - 1 && c.n_vocab % 32) bits &= (uint32_t{1} << (c.n_vocab % 32)) - 1;
+    if (!bits) continue;
+    for (int32_t e : eos)
+      if (e >= 0 && e / 32 == w) bits &= ~(uint32_t{1} << (e % 32));
+    if (bits) return true;
+  }
+  return false;
+}
+
 void stage_min_tokens(SampleContext& c) {
   const auto& o = c.st->options();
   if (c.st->n_generated() >= o.min_new_tokens) return;
+  // A grammar that is complete allows only EOS: the grammar wins over min_new_tokens (the
+  // request stops cleanly instead of having no token left to sample).
+  if (c.allowed && !grammar_allows_non_eos(c)) return;
   for (int32_t e : o.eos_ids)
     if (e >= 0 && e < c.n_vocab) c.logits[e] = kNegInf;
 }
 
 void stage_grammar(SampleContext& c) {
   if (!c.allowed) return;
-  for (int64_t i = 0; i < c.n_vocab; ++i)
-    if (!((c.allowed[i >> 5] >> (i & 31)) & 1u)) c.logits[i] = kNegInf;
+  // By 32-token words: grammar masks are mostly all-allowed or all-forbidden runs.
+  for (int64_t base = 0; base < c.n_vocab; base += 32) {
+    const uint32_t bits = c.allowed[base >> 5];
+    const int64_t end = std::min<int64_t>(base + 32, c.n_vocab);
+    if (bits == ~uint32_t{0}) continue;
+    if (bits == 0) {
+      std::fill(c.logits + base, c.logits + end, kNegInf);
+      continue;
+    }
+    for (int64_t i = base; i < end; ++i)
+      if (!((bits >> (i - base)) & 1u)) c.logits[i] = kNegInf;
+  }
 }
 
 void stage_temperature(SampleContext& c) {
