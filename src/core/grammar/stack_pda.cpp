@@ -6,10 +6,33 @@
 
 namespace sgl::grammar {
 
+static inline size_t slot_of(uint64_t key, size_t mask) {
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdULL;
+  key ^= key >> 33;
+  return static_cast<size_t>(key) & mask;
+}
+
+void StackPool::grow() {
+  std::vector<Slot> old(slots_.size() * 2, Slot{kEmptyKey, 0});
+  old.swap(slots_);
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& sl : old) {
+    if (sl.key == kEmptyKey) continue;
+    size_t i = slot_of(sl.key, mask);
+    while (slots_[i].key != kEmptyKey) i = (i + 1) & mask;
+    slots_[i] = sl;
+  }
+}
+
 uint32_t StackPool::push(uint32_t parent, uint32_t pos) {
-  uint64_t key = (uint64_t{parent} << 32) | pos;
-  auto it = intern_.find(key);
-  if (it != intern_.end()) return it->second;
+  const uint64_t key = (uint64_t{parent} << 32) | pos;  // never kEmptyKey: ids stay below 2^32-1
+  size_t mask = slots_.size() - 1;
+  size_t i = slot_of(key, mask);
+  while (slots_[i].key != kEmptyKey) {
+    if (slots_[i].key == key) return slots_[i].id;
+    i = (i + 1) & mask;
+  }
   uint32_t depth = nodes_[parent].depth + 1;
   if (depth > max_depth_)
     SGL_THROW(Status::kOutOfMemory,
@@ -17,7 +40,13 @@ uint32_t StackPool::push(uint32_t parent, uint32_t pos) {
               max_depth_);
   uint32_t id = static_cast<uint32_t>(nodes_.size());
   nodes_.push_back({pos, parent, depth});
-  intern_.emplace(key, id);
+  if ((nodes_.size() + 1) * 2 > slots_.size()) {
+    grow();
+    mask = slots_.size() - 1;
+    i = slot_of(key, mask);
+    while (slots_[i].key != kEmptyKey) i = (i + 1) & mask;
+  }
+  slots_[i] = Slot{key, id};
   return id;
 }
 

@@ -26,14 +26,26 @@ class StackPool {
     uint32_t parent;
     uint32_t depth;
   };
-  explicit StackPool(uint32_t max_depth = 4096) : max_depth_(max_depth) { nodes_.push_back({0, 0, 0}); }
+  explicit StackPool(uint32_t max_depth = 4096) : max_depth_(max_depth) {
+    nodes_.push_back({0, 0, 0});
+    slots_.assign(1024, Slot{kEmptyKey, 0});
+  }
   uint32_t push(uint32_t parent, uint32_t pos);
   const Node& operator[](uint32_t id) const { return nodes_[id]; }
   size_t size() const { return nodes_.size(); }
 
  private:
+  // Open-addressing intern table (linear probing, power-of-two size, at most half full): push
+  // runs for every byte of every token the mask walk tries, so it must be a few instructions.
+  struct Slot {
+    uint64_t key;
+    uint32_t id;
+  };
+  static constexpr uint64_t kEmptyKey = ~uint64_t{0};
+  void grow();
+
   std::vector<Node> nodes_;
-  std::unordered_map<uint64_t, uint32_t> intern_;
+  std::vector<Slot> slots_;
   uint32_t max_depth_;
 };
 
