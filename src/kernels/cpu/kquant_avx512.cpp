@@ -1,7 +1,11 @@
-// AVX-512 K-quant kernels: the 256-bit micro-kernels of kquant_x86.hpp with 32 vector registers
-// (2 rows × 4 tokens, 4 rows for GEMV) and AVX512-VNNI vpdpwssd fusing the scale multiply and
-// the accumulation.
+// AVX-512 K-quant kernels: Q4_K on 512-bit registers (KqQ4K512), the other types on the 256-bit
+// micro-kernels of kquant_x86.hpp; 32 vector registers (2 rows × 4 tokens, 4 rows for GEMV) and
+// AVX512-VNNI vpdpwssd fusing the scale multiply and the accumulation.
 #include <immintrin.h>
+
+// GCC 12's AVX-512 reduction intrinsics start from _mm512_undefined_*, which trips these.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "kernels/cpu/cpu_kernels.hpp"
 

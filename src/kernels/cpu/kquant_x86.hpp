@@ -220,9 +220,99 @@ struct KqMicro {
   }
 };
 
+#ifdef __AVX512BW__
+// Q4_K with 512-bit registers: chunk c (64 values: sub-block 2c in the low nibbles of qs[32c..],
+// 2c+1 in the high ones) is one register, [low nibbles | high nibbles], against 64 contiguous
+// activations; 128-bit lanes 0-1 take scale sc_2c, lanes 2-3 sc_2c+1 (one byte shuffle of the
+// 8 sub-block scales broadcast to every lane).
+struct KqQ4K512 {
+  static constexpr int kRows = KQ_ROWS;
+  static constexpr int kRows1 = KQ_ROWS1;
+
+  template <int R, int T>
+  static void run(const GemmTile& g, int64_t r0, int64_t t0) {
+    const int64_t nsb = g.cols / 256;
+    const uint8_t* w[R];
+    const uint8_t* a[T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) w[r] = g.w + (r0 + r) * g.w_stride;
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) a[t] = static_cast<const uint8_t*>(g.act) + (t0 + t) * g.act_stride;
+    __m512 acc[R][T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    for (int64_t s = 0; s < nsb; ++s) {
+      __m512i sx[R];
+      __m256i cm[R];
+      float dd[R], dm[R];
+      const uint8_t* qs[R];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = w[r] + s * 144;
+        dd[r] = kq_f16(p);
+        dm[r] = kq_f16(p + 2);
+        __m256i S;
+        kq_q45_scales(p + 4, &S, &cm[r]);
+        sx[r] = _mm512_broadcast_i32x4(_mm256_castsi256_si128(S));
+        qs[r] = p + 16;
+      }
+      __m512i sumi[R][T];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) sumi[r][t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        const __m512i mask = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_set1_epi16(static_cast<short>(((4 * c + 1) << 8) | (4 * c)))),
+            _mm256_set1_epi16(static_cast<short>(((4 * c + 3) << 8) | (4 * c + 2))), 1);
+        __m512i u[R], sc[R];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+          const __m256i v = kq_load(qs[r] + 32 * c);
+          u[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, nib)),
+                                    _mm256_and_si256(_mm256_srli_epi16(v, 4), nib), 1);
+          sc[r] = _mm512_shuffle_epi8(sx[r], mask);
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const __m512i av = _mm512_loadu_si512(a[t] + s * kKqSb + 64 * c);
+#pragma GCC unroll 8
+          for (int r = 0; r < R; ++r) sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(u[r], av), sc[r]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* o = a[t] + s * kKqSb;
+        const __m256i bs = kq_load(o + kKqBsum);
+        float da;
+        __builtin_memcpy(&da, o + kKqD, 4);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+          const __m512 summ = _mm512_zextps256_ps512(_mm256_cvtepi32_ps(_mm256_madd_epi16(cm[r], bs)));
+          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[r][t]), _mm512_set1_ps(dd[r] * da), acc[r][t]);
+          acc[r][t] = _mm512_fmadd_ps(summ, _mm512_set1_ps(-dm[r] * da), acc[r][t]);
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+#endif
+
 void kq_gemm(const GemmTile& g) {
   switch (g.wt) {
+#ifdef __AVX512BW__
+    case DType::Q4_K: return kq_tiles<KqQ4K512>(g);
+#else
     case DType::Q4_K: return kq_tiles<KqMicro<DType::Q4_K>>(g);
+#endif
     case DType::Q5_K: return kq_tiles<KqMicro<DType::Q5_K>>(g);
     case DType::Q6_K: return kq_tiles<KqMicro<DType::Q6_K>>(g);
     case DType::Q3_K: return kq_tiles<KqMicro<DType::Q3_K>>(g);
