@@ -72,7 +72,7 @@ SyntheticSpec small_spec(const std::string& arch = "llama") {
   s.n_head = 4;
   s.n_head_kv = 2;
   s.n_ff = 256;
-  s.n_layer = 2;
+  s.n_layer = 1;  // one layer is enough to exercise every projection; keeps the ASan run short
   return s;
 }
 
@@ -136,7 +136,7 @@ void rewrite_tensors(const fs::path& dir, const std::function<void(std::vector<s
 
 TEST_CASE("AWQ and GPTQ directories give the logits of their dequantized F32 twins (ref and cpu)") {
   const fs::path dir = test::scratch_dir("hf_quant");
-  const std::vector<int32_t> prompt = {1, 17, 300, 42, 5, 99, 260, 7, 311, 64};
+  const std::vector<int32_t> prompt = {1, 17, 300, 42, 5, 99};
   auto gptq = [](int64_t gs, bool sym, bool act, bool v2) {
     HfQuantSpec q;
     q.method = "gptq";
@@ -170,7 +170,7 @@ TEST_CASE("AWQ and GPTQ directories give the logits of their dequantized F32 twi
     SyntheticSpec s = small_spec(v.arch);
     write_synthetic_hf_quant(s, v.q, qd.string(), td.string());
     LoadedModel m = load_model(qd.string());
-    for (const char* t : {"blk.0.attn_q.weight", "blk.1.ffn_down.weight", "blk.1.attn_output.weight"}) {
+    for (const char* t : {"blk.0.attn_q.weight", "blk.0.ffn_down.weight", "blk.0.attn_output.weight"}) {
       const TensorRef* r = m.tensors->find(t);
       REQUIRE(r);
       CHECK(r->dtype == v.expect);
@@ -233,7 +233,7 @@ TEST_CASE("AWQ / GPTQ loading rejects bad configs and tensors with clear errors"
 
   d = fresh();
   rewrite_tensors(d, [](auto& ts) {
-    std::erase_if(ts, [](const auto& t) { return t.name == "model.layers.1.mlp.up_proj.qzeros"; });
+    std::erase_if(ts, [](const auto& t) { return t.name == "model.layers.0.mlp.up_proj.qzeros"; });
   });
   expect_error(load(d), Status::kParseError, "qzeros is missing");
 
