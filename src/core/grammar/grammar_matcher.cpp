@@ -1,13 +1,17 @@
 // Compilation, the per-stack-top token classification (vocabulary trie walk), the grammar cache
 // and the per-request matcher.
 //
-// Token classification for a stack top p (an XGrammar-style adaptive cache, simple version):
-// walk the sorted vocabulary from the one-frame stack [p]; a token whose bytes can all be
-// consumed inside that frame (or that ends exactly when the frame completes) is accepted in every
-// context; a token that can only continue by popping below the frame is "uncertain" and is
-// checked against the real stack at mask time; every other token is rejected everywhere. Shared
-// prefixes are advanced once (the stack sets per depth are kept), and a prefix that dies prunes
-// its whole subtree.
+// Token classification for a stack whose top two frames are at positions (q, p) (an
+// XGrammar-style adaptive cache): walk the sorted vocabulary from the two-frame stack [q, p]; a
+// token whose bytes can all be consumed inside those frames (or that ends exactly when they
+// complete) is accepted in every context; a token that can only continue by popping below them
+// is "uncertain" and is checked against the real stack at mask time, unless one more level of
+// static lookahead (the places q's rule can return to) rejects it everywhere; every other token
+// is rejected everywhere. Keying by two frames, not one, matters: a token such as `",` that
+// closes a string and goes on into the enclosing object is decided by the object's frame, which
+// one-frame keys could only check at mask time, for every such token of a 152k vocabulary.
+// Shared prefixes are advanced once (the stack sets per depth are kept), and a prefix that dies
+// prunes its whole subtree.
 #include "core/grammar/grammar_matcher.hpp"
 
 #include <xxhash.h>
@@ -197,19 +201,20 @@ size_t CompiledGrammar::cached_entries() const {
   return entries_.size();
 }
 
-const CompiledGrammar::TokenEntry& CompiledGrammar::entry(uint32_t pos) const {
+const CompiledGrammar::TokenEntry& CompiledGrammar::entry(uint32_t pos, uint32_t parent_pos) const {
+  const uint64_t key = (uint64_t{parent_pos} << 32) | pos;
   {
     std::lock_guard lock(mu_);
-    auto it = entries_.find(pos);
+    auto it = entries_.find(key);
     if (it != entries_.end()) return *it->second;
   }
-  auto e = std::make_unique<TokenEntry>(compute_entry(pos));
+  auto e = std::make_unique<TokenEntry>(compute_entry(pos, parent_pos));
   std::lock_guard lock(mu_);
-  auto [it, fresh] = entries_.emplace(pos, std::move(e));
+  auto [it, fresh] = entries_.emplace(key, std::move(e));
   return *it->second;
 }
 
-CompiledGrammar::TokenEntry CompiledGrammar::compute_entry(uint32_t pos) const {
+CompiledGrammar::TokenEntry CompiledGrammar::compute_entry(uint32_t pos, uint32_t parent_pos) const {
   const VocabIndex& vi = *vocab_;
   const auto& order = vi.order();
   const auto& lcp = vi.lcp();
@@ -221,7 +226,8 @@ CompiledGrammar::TokenEntry CompiledGrammar::compute_entry(uint32_t pos) const {
   out.accepted.assign(vi.mask_words(), 0);
   std::vector<StackSet> sets(vi.max_len() + 1);
   std::vector<char> hit(vi.max_len() + 1, 0);
-  sets[0] = {pool.push(0, pos)};
+  const uint32_t below = parent_pos == kNoParent ? 0 : pool.push(0, parent_pos);
+  sets[0] = {pool.push(below, pos)};
   size_t valid = 0;
   const size_t n = order.size();
   size_t i = 0;
@@ -259,13 +265,16 @@ CompiledGrammar::TokenEntry CompiledGrammar::compute_entry(uint32_t pos) const {
   // context below (stack 0) is rejected in every real context, since the real stack's next frame
   // is one of these return sites. Candidates that survive, or reach the unknown part, stay
   // uncertain and are decided against the real stack at mask time.
+  // Without a parent frame the stack below is really empty: nothing can follow, and the
+  // candidates are rejected.
+  if (parent_pos == kNoParent) out.uncertain.clear();
   if (!out.uncertain.empty()) {
     std::vector<int32_t> cand;
     cand.swap(out.uncertain);
-    const uint32_t rule = owner_[pos];
+    const uint32_t rule = owner_[parent_pos];
     StackSet start;
-    for (uint32_t q : return_sites_[rule]) start.push_back(pool.push(pool.push(0, q), pos));
-    if (may_be_outermost_[rule]) start.push_back(pool.push(0, pos));
+    for (uint32_t q : return_sites_[rule]) start.push_back(pool.push(pool.push(pool.push(0, q), parent_pos), pos));
+    if (may_be_outermost_[rule]) start.push_back(sets[0][0]);
     pda.finish(start);
     sets[0] = start;
     hit[0] = 0;
@@ -346,6 +355,14 @@ struct GrammarMatcher::Impl {
   };
   std::unordered_map<uint64_t, Cached> mask_cache;
   std::vector<StackSet> levels;  // per-depth stack sets of the uncertain-token walk
+  std::vector<uint64_t> tops;    // distinct classification keys of the current stacks
+
+  // (parent position, top position) of a non-empty stack: its classification key.
+  uint64_t key_of_stack(uint32_t s) const {
+    const uint32_t par = pool[s].parent;
+    const uint64_t ppos = par == 0 ? CompiledGrammar::kNoParent : pool[par].pos;
+    return (ppos << 32) | pool[s].pos;
+  }
 
   Impl(const CompiledGrammar& g, size_t max_rb)
       : cg(g), pool(g.options().max_stack_depth),
@@ -363,13 +380,13 @@ struct GrammarMatcher::Impl {
     const size_t words = vi.mask_words();
     std::fill(mask, mask + words, 0u);
     const auto& toks = vi.vocab().token_bytes;
-    std::vector<uint32_t> tops;
+    tops.clear();
     for (uint32_t s : cur)
-      if (s != 0) tops.push_back(pool[s].pos);
+      if (s != 0) tops.push_back(key_of_stack(s));
     std::sort(tops.begin(), tops.end());
     tops.erase(std::unique(tops.begin(), tops.end()), tops.end());
-    for (uint32_t p : tops) {
-      const auto& e = cg.entry(p);
+    for (uint64_t k : tops) {
+      const auto& e = cg.entry(static_cast<uint32_t>(k), static_cast<uint32_t>(k >> 32));
       const uint32_t* src = e.accepted.data();
       for (size_t w = 0; w < words; ++w) mask[w] |= src[w];
     }
@@ -378,7 +395,8 @@ struct GrammarMatcher::Impl {
     if (levels.size() < vi.max_len() + 1) levels.resize(vi.max_len() + 1);
     for (uint32_t s : cur) {
       if (s == 0) continue;
-      const auto& e = cg.entry(pool[s].pos);
+      const uint64_t k = key_of_stack(s);
+      const auto& e = cg.entry(static_cast<uint32_t>(k), static_cast<uint32_t>(k >> 32));
       const size_t U = e.uncertain.size();
       levels[0] = {s};
       size_t valid = 0, i = 0;

@@ -88,7 +88,7 @@ std::shared_ptr<const CompiledGrammar> compile_grammar(GrammarKind kind, std::st
 class CompiledGrammar {
  public:
   struct TokenEntry {
-    std::vector<uint32_t> accepted;  // mask words: accepted whatever lies below the stack top
+    std::vector<uint32_t> accepted;  // mask words: accepted whatever lies below the top two frames
     std::vector<int32_t> uncertain;       // need the full stack to decide; in byte order
     std::vector<uint32_t> uncertain_lcp;  // shared prefix with the previous uncertain token
   };
@@ -104,18 +104,20 @@ class CompiledGrammar {
   const GrammarOptions& options() const { return opt_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
   uint64_t hash() const { return hash_; }
-  // The per-stack-top token classification, computed on first use (thread-safe).
-  const TokenEntry& entry(uint32_t pos) const;
+  // The token classification for a stack whose top is at `pos` over a frame at `parent_pos`
+  // (kNoParent: the top frame is the outermost one), computed on first use (thread-safe).
+  static constexpr uint32_t kNoParent = 0xFFFFFFFFu;
+  const TokenEntry& entry(uint32_t pos, uint32_t parent_pos) const;
   size_t cached_entries() const;
 
  private:
-  TokenEntry compute_entry(uint32_t pos) const;
+  TokenEntry compute_entry(uint32_t pos, uint32_t parent_pos) const;
   void compute_return_sites();
 
   // Lookahead for the classification: the positions a frame of rule r can return to (the
   // element after each reference to r, through tail references), and whether r can also be the
-  // outermost frame. Lets tokens that run past their frame into text no caller accepts be
-  // rejected once, at classification, instead of checked against the stack at every mask.
+  // outermost frame. Lets tokens that run past the top two frames into text no caller accepts
+  // be rejected once, at classification, instead of checked against the stack at every mask.
   std::vector<std::vector<uint32_t>> return_sites_;
   std::vector<uint8_t> may_be_outermost_;
   std::vector<uint32_t> owner_;  // position -> rule
@@ -127,7 +129,7 @@ class CompiledGrammar {
   std::vector<std::string> warnings_;
   uint64_t hash_;
   mutable std::mutex mu_;
-  mutable std::unordered_map<uint32_t, std::unique_ptr<TokenEntry>> entries_;
+  mutable std::unordered_map<uint64_t, std::unique_ptr<TokenEntry>> entries_;  // (parent_pos, pos)
 };
 
 // Compiled grammars keyed by XXH3 of (kind, source, options, vocabulary).
