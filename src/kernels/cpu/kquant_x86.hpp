@@ -304,6 +304,95 @@ struct KqQ4K512 {
       for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = _mm512_reduce_add_ps(acc[r][t]);
   }
 };
+
+// Q6_K with 512-bit registers: half h, register j (values 128h + 64j .. +63) takes the 64 bytes
+// ql[64h..64h+63] (low nibbles for j = 0, high for j = 1) and the 32 bytes qh[32h..] broadcast to
+// both 256-bit halves, shifted by 4j (low half) and 4j+2 (high half); 128-bit lane i holds group
+// 8h + 4j + i, whose int8 scale one vpermw spreads over the lane.
+struct KqQ6K512 {
+  static constexpr int kRows = KQ_ROWS;
+  static constexpr int kRows1 = KQ_ROWS1;
+
+  template <int R, int T>
+  static void run(const GemmTile& g, int64_t r0, int64_t t0) {
+    const int64_t nsb = g.cols / 256;
+    const uint8_t* w[R];
+    const uint8_t* a[T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) w[r] = g.w + (r0 + r) * g.w_stride;
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) a[t] = static_cast<const uint8_t*>(g.act) + (t0 + t) * g.act_stride;
+    __m512 acc[R][T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    const __m512i nib = _mm512_set1_epi8(0x0f), three = _mm512_set1_epi8(3);
+    for (int64_t s = 0; s < nsb; ++s) {
+      __m512i sw[R];
+      __m256i cm[R];
+      float dd[R];
+      const uint8_t* p[R];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        p[r] = w[r] + s * 210;
+        dd[r] = kq_f16(p[r] + 208);
+        cm[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p[r] + 192)));
+        sw[r] = _mm512_castsi256_si512(cm[r]);
+      }
+      __m512i sumi[R][T];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) sumi[r][t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        const int h = k / 2, j = k % 2;
+        const __m512i idx = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(8 * h + 4 * j + 1)),
+                                                    _mm_set1_epi16(static_cast<short>(8 * h + 4 * j)))),
+            _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(8 * h + 4 * j + 3)),
+                             _mm_set1_epi16(static_cast<short>(8 * h + 4 * j + 2))),
+            1);
+        const __m512i shifts = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(static_cast<short>(4 * j))),
+                                                  _mm256_set1_epi16(static_cast<short>(4 * j + 2)), 1);
+        __m512i u[R], sc[R];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+          const __m512i lq = _mm512_loadu_si512(p[r] + 64 * h);
+          const __m512i lo = j ? _mm512_and_si512(_mm512_srli_epi16(lq, 4), nib) : _mm512_and_si512(lq, nib);
+          const __m512i hq = _mm512_broadcast_i64x4(kq_load(p[r] + 128 + 32 * h));
+          const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(hq, shifts), three);
+          u[r] = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+          sc[r] = _mm512_permutexvar_epi16(idx, sw[r]);
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const __m512i av = _mm512_loadu_si512(a[t] + s * kKqSb + 64 * k);
+#pragma GCC unroll 8
+          for (int r = 0; r < R; ++r) sumi[r][t] = _mm512_dpwssd_epi32(sumi[r][t], _mm512_maddubs_epi16(u[r], av), sc[r]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* o = a[t] + s * kKqSb;
+        const __m256i bs = kq_load(o + kKqBsum);
+        float da;
+        __builtin_memcpy(&da, o + kKqD, 4);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+          const __m512 summ = _mm512_zextps256_ps512(_mm256_cvtepi32_ps(_mm256_madd_epi16(cm[r], bs)));
+          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[r][t]), _mm512_set1_ps(dd[r] * da), acc[r][t]);
+          acc[r][t] = _mm512_fmadd_ps(summ, _mm512_set1_ps(-32.0f * dd[r] * da), acc[r][t]);
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) g.y[(t0 + t) * g.ldy + r0 + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
 #endif
 
 void kq_gemm(const GemmTile& g) {
@@ -314,7 +403,11 @@ void kq_gemm(const GemmTile& g) {
     case DType::Q4_K: return kq_tiles<KqMicro<DType::Q4_K>>(g);
 #endif
     case DType::Q5_K: return kq_tiles<KqMicro<DType::Q5_K>>(g);
+#ifdef __AVX512BW__
+    case DType::Q6_K: return kq_tiles<KqQ6K512>(g);
+#else
     case DType::Q6_K: return kq_tiles<KqMicro<DType::Q6_K>>(g);
+#endif
     case DType::Q3_K: return kq_tiles<KqMicro<DType::Q3_K>>(g);
     case DType::Q2_K: return kq_tiles<KqMicro<DType::Q2_K>>(g);
     default: return kq_gemm_rowwise(g);
