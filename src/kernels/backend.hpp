@@ -27,6 +27,10 @@ struct WeightView {
   DType dtype = DType::F32;
   int64_t rows = 0;  // output features
   int64_t cols = 0;  // input features; a multiple of the dtype's block size
+  // Optional backend-owned copy of `data` in a layout of that backend's choosing, made by
+  // Backend::prepare_weight. Only the backend that made it reads it (matmul); every other op and
+  // backend uses `data`, which must stay valid.
+  const void* packed = nullptr;
 };
 
 enum class RopeStyle : int {
@@ -85,6 +89,13 @@ class Backend {
   virtual void free(void* p) = 0;
   virtual void copy_to_device(void* dst, const void* src, size_t bytes) = 0;
   virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
+
+  // A view of `w` that may carry a repacked copy for faster matmul (WeightView::packed), owned
+  // by this backend until release_weight(view) or the backend's destruction. Backends without
+  // such a layout return `w` unchanged. Called once per weight at model load.
+  virtual WeightView prepare_weight(const WeightView& w) { return w; }
+  // Frees what prepare_weight made for `w` (no-op for views it did not repack).
+  virtual void release_weight(const WeightView& w) {}
 
   // y[m][w.rows] = x[m][w.cols] · Wᵀ.
   virtual void matmul(const float* x, int64_t m, const WeightView& w, float* y) = 0;

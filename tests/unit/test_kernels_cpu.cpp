@@ -116,17 +116,28 @@ void check_matmul(Backend& ref, const std::vector<std::string>& isas, std::mt199
       tol_raw[i * rows + r] = 1.01 * rounding + 2e-5 * sabs + 1e-6;
     }
   }
-  for (const std::string& isa : isas) {
-    CAPTURE(isa);
-    auto cpu = make_cpu(isa);
-    std::vector<float> got(m * rows, NAN);
-    cpu->matmul(x.data(), m, w.view, got.data());
+  auto count_bad = [&](const std::vector<float>& got) {
     int bad = 0;
     for (size_t i = 0; i < got.size(); ++i) {
       if (!(std::fabs(got[i] - want[i]) <= tol[i])) ++bad;
       if (quant && !(std::fabs(got[i] - want_raw[i]) <= tol_raw[i])) ++bad;
     }
-    CHECK(bad == 0);
+    return bad;
+  };
+  for (const std::string& isa : isas) {
+    CAPTURE(isa);
+    auto cpu = make_cpu(isa);
+    std::vector<float> got(m * rows, NAN);
+    cpu->matmul(x.data(), m, w.view, got.data());
+    CHECK(count_bad(got) == 0);
+    // The same weights through prepare_weight (AVX-512 repacks Q4_0 into 16-row groups).
+    const WeightView pv = cpu->prepare_weight(w.view);
+    CHECK(pv.data == w.view.data);
+    CHECK((pv.packed != nullptr) == (isa == "avx512" && t == DType::Q4_0));
+    std::fill(got.begin(), got.end(), NAN);
+    cpu->matmul(x.data(), m, pv, got.data());
+    CHECK(count_bad(got) == 0);
+    cpu->release_weight(pv);
   }
 }
 
@@ -141,6 +152,32 @@ TEST_CASE("cpu matmul matches ref for every weight type, ISA and awkward shape")
     // Several token and row blocks, so the parallel tiling and its edges are exercised.
     check_matmul(*ref, isas, rng, t, 300, 64, 130);
   }
+  // Row counts around the packed layout's 16-row groups, every token-tile remainder.
+  for (int64_t rows : {15, 16, 17, 47, 64})
+    for (int64_t m : {1, 2, 4, 5, 7}) check_matmul(*ref, isas, rng, DType::Q4_0, rows, 96, m);
+  check_matmul(*ref, isas, rng, DType::Q4_0, 1000, 160, 1);  // several groups per thread
+}
+
+TEST_CASE("cpu packed weights: only the backend that packed them reads the copy") {
+  auto ref = create_backend("ref");
+  std::mt19937 rng(99);
+  Weights w = make_weights(rng, DType::Q4_0, 40, 64);
+  std::vector<float> x = random_floats(rng, 2 * 64), want(2 * 40), got(2 * 40);
+  auto a = make_cpu(available_isas().back());
+  auto b = make_cpu("scalar");
+  const WeightView pv = a->prepare_weight(w.view);
+  b->matmul(x.data(), 2, w.view, want.data());
+  b->matmul(x.data(), 2, pv, got.data());  // b did not pack it: reads `data`
+  CHECK(got == want);
+  ref->matmul(x.data(), 2, pv, got.data());  // ref ignores `packed` too
+  ref->matmul(x.data(), 2, w.view, want.data());
+  CHECK(got == want);
+  a->release_weight(pv);
+  a->release_weight(pv);  // a second release (or one of a view never packed) is a no-op
+  a->release_weight(w.view);
+  a->matmul(x.data(), 2, pv, got.data());  // released: falls back to `data`
+  b->matmul(x.data(), 2, w.view, want.data());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(std::fabs(got[i] - want[i]) <= 1e-3f * (1.0f + std::fabs(want[i])));
 }
 
 TEST_CASE("cpu matmul rejects unsupported weight types and bad shapes") {

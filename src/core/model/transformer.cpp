@@ -14,6 +14,8 @@ Transformer::Transformer(std::shared_ptr<const LoadedModel> model, kernels::Back
   const ModelConfig& c = model_->config;
   c.validate();
   w_ = resolve_weights(c, *model_->tensors);
+  // Let the backend repack the matrices once (e.g. interleaved rows for its GEMV kernels).
+  for (kernels::WeightView* m : matmul_weights()) *m = backend_.prepare_weight(*m);
   rope_.head_dim = static_cast<int>(c.head_dim);
   rope_.n_rot = static_cast<int>(c.n_rot);
   rope_.theta = c.rope_theta;
@@ -21,6 +23,17 @@ Transformer::Transformer(std::shared_ptr<const LoadedModel> model, kernels::Back
   rope_.freq_scale = c.rope_scaling.type == RopeScalingType::kLinear ? 1.0f / c.rope_scaling.factor : 1.0f;
   rope_.freq_factors = w_.rope_factors.empty() ? nullptr : w_.rope_factors.data();
   scratch_.resize(kCount);
+}
+
+Transformer::~Transformer() {
+  for (kernels::WeightView* m : matmul_weights()) backend_.release_weight(*m);
+}
+
+std::vector<kernels::WeightView*> Transformer::matmul_weights() {
+  std::vector<kernels::WeightView*> out = {&w_.output};
+  for (LayerWeights& L : w_.layers)
+    for (kernels::WeightView* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) out.push_back(m);
+  return out;
 }
 
 float* Transformer::scratch(size_t slot, size_t n) {

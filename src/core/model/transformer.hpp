@@ -17,6 +17,10 @@ class Transformer {
  public:
   // Keeps `model` (its tensors) alive. Throws sgl::Error if tensors are missing or misshapen.
   Transformer(std::shared_ptr<const LoadedModel> model, kernels::Backend& backend);
+  // Releases the backend's repacked weight copies (Backend::prepare_weight).
+  ~Transformer();
+  Transformer(const Transformer&) = delete;
+  Transformer& operator=(const Transformer&) = delete;
 
   const ModelConfig& config() const { return model_->config; }
   kernels::Backend& backend() const { return backend_; }
@@ -27,6 +31,8 @@ class Transformer {
 
  private:
   float* scratch(size_t slot, size_t n);
+  // Every matrix the forward pass multiplies by (not the embedding table's rows).
+  std::vector<kernels::WeightView*> matmul_weights();
 
   std::shared_ptr<const LoadedModel> model_;
   kernels::Backend& backend_;

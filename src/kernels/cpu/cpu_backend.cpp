@@ -8,9 +8,12 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <sys/mman.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 #include <vector>
 
 #include "core/support/check.hpp"
@@ -85,7 +88,10 @@ class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& opts)
       : isa_(choose_isa(opts)), k_(table_for(isa_)), kq_(kquant_for(isa_)), threads_(pick_threads(opts.threads)), arena_(threads_) {}
-  ~CpuBackend() override { std::free(act_); }
+  ~CpuBackend() override {
+    std::free(act_);
+    for (auto& [p, bytes] : packed_) std::free(const_cast<void*>(p));
+  }
 
   std::string_view name() const override { return "cpu"; }
   std::string describe() const override { return fmt::format("cpu ({}, {} threads)", k_.name, threads_); }
@@ -100,6 +106,38 @@ class CpuBackend final : public Backend {
   void copy_to_device(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
   void copy_to_host(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
 
+  // Repacks weights whose type has a packed layout in this ISA's table (see KernelTable).
+  WeightView prepare_weight(const WeightView& w) override {
+    if (!k_.packed_group_bytes || !(w.data && w.rows > 0 && w.cols > 0) || !matmul_supported(w.dtype)) return w;
+    const int64_t blk = dtype_info(w.dtype).block_elems;
+    if (w.cols % blk != 0) return w;  // matmul reports the bad shape
+    const size_t gbytes = k_.packed_group_bytes(w.dtype, w.cols);
+    if (gbytes == 0) return w;
+    const int64_t groups = ceil_div(w.rows, k_.pack_rows);
+    const size_t bytes = gbytes * static_cast<size_t>(groups);
+    auto* dst = static_cast<uint8_t*>(alloc_weights(bytes));
+    const auto* src = static_cast<const uint8_t*>(w.data);
+    const size_t stride = row_bytes(w.dtype, w.cols);
+    parallel(groups, 4, [&](int64_t b, int64_t e) {
+      for (int64_t g = b; g < e; ++g) {
+        const int64_t r = g * k_.pack_rows;
+        k_.pack_group(w.dtype, src + static_cast<size_t>(r) * stride, stride,
+                      std::min<int64_t>(k_.pack_rows, w.rows - r), w.cols, dst + static_cast<size_t>(g) * gbytes);
+      }
+    });
+    packed_.emplace(dst, gbytes);
+    WeightView out = w;
+    out.packed = dst;
+    return out;
+  }
+
+  void release_weight(const WeightView& w) override {
+    auto it = w.packed ? packed_.find(w.packed) : packed_.end();
+    if (it == packed_.end()) return;
+    std::free(const_cast<void*>(it->first));
+    packed_.erase(it);
+  }
+
   void matmul(const float* x, int64_t m, const WeightView& w, float* y) override {
     if (!(matmul_supported(w.dtype)))
       SGL_THROW(Status::kUnsupported, "cpu matmul: weight type {} is not supported", dtype_name(w.dtype));
@@ -111,9 +149,13 @@ class CpuBackend final : public Backend {
       SGL_THROW(Status::kInvalidArgument, "cpu matmul: negative shape m={} rows={}", m, w.rows);
     if (m == 0 || w.rows == 0) return;
 
+    // A packed copy made by this backend (views from elsewhere fall back to `data`).
+    const auto pk = w.packed ? packed_.find(w.packed) : packed_.end();
+    const bool packed = pk != packed_.end();
+
     cpu::GemmTile g;
-    g.w = static_cast<const uint8_t*>(w.data);
-    g.w_stride = row_bytes(w.dtype, w.cols);
+    g.w = static_cast<const uint8_t*>(packed ? pk->first : w.data);
+    g.w_stride = packed ? pk->second : row_bytes(w.dtype, w.cols);
     g.wt = w.dtype;
     g.cols = w.cols;
     g.y = y;
@@ -147,24 +189,28 @@ class CpuBackend final : public Backend {
     const int64_t n_tb = ceil_div(m, tb);
     const int64_t want_tasks = 4 * threads_;
     int64_t rb = ceil_div(w.rows, std::max<int64_t>(1, ceil_div(want_tasks, n_tb)));
-    const int64_t l2_rows = std::max<int64_t>(16, (256 << 10) / static_cast<int64_t>(g.w_stride));
+    const int64_t l2_rows = std::max<int64_t>(16, (256 << 10) / static_cast<int64_t>(row_bytes(w.dtype, w.cols)));
     if (m > 4) rb = std::min(rb, l2_rows);
     rb = std::min<int64_t>(round_up(std::max<int64_t>(rb, 16), 16), 1024);
-    auto run = [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+    // Packed weights are split at group boundaries: the range below counts units of `unit` rows.
+    const int64_t unit = packed ? k_.pack_rows : 1;
+    const int64_t n_units = ceil_div(w.rows, unit);
+    const int64_t ub = std::max<int64_t>(1, rb / unit);
+    auto run = [&](int64_t u0, int64_t u1, int64_t t0, int64_t t1) {
       cpu::GemmTile tile = g;
-      tile.r0 = r0;
-      tile.r1 = r1;
+      tile.r0 = u0 * unit;
+      tile.r1 = std::min(w.rows, u1 * unit);
       tile.t0 = t0;
       tile.t1 = t1;
-      (own ? own->gemm : kq ? kq_.gemm : k_.gemm)(tile);
+      (packed ? k_.gemm_packed : own ? own->gemm : kq ? kq_.gemm : k_.gemm)(tile);
     };
-    if (threads_ == 1 || (rb >= w.rows && n_tb == 1)) {
-      run(0, w.rows, 0, m);
+    if (threads_ == 1 || (ub >= n_units && n_tb == 1)) {
+      run(0, n_units, 0, m);
       return;
     }
     arena_.execute([&] {
       tbb::parallel_for(
-          tbb::blocked_range2d<int64_t>(0, w.rows, rb, 0, m, tb),
+          tbb::blocked_range2d<int64_t>(0, n_units, ub, 0, m, tb),
           [&](const tbb::blocked_range2d<int64_t>& r) {
             run(r.rows().begin(), r.rows().end(), r.cols().begin(), r.cols().end());
           },
@@ -321,6 +367,19 @@ class CpuBackend final : public Backend {
     });
   }
 
+  // Packed weights are streamed once per token: 2 MiB-aligned and marked for transparent huge
+  // pages, so that a GEMV over tens of MB does not also walk a page table every 4 KiB.
+  static void* alloc_weights(size_t bytes) {
+    constexpr size_t kHuge = size_t{2} << 20;
+    const bool huge = bytes >= kHuge;
+    const size_t align = huge ? kHuge : 64;
+    const size_t size = (bytes + align - 1) / align * align;
+    void* p = std::aligned_alloc(align, size);
+    if (!p) SGL_THROW(Status::kOutOfMemory, "cpu backend: cannot allocate {} bytes of packed weights", bytes);
+    if (huge) madvise(p, size, MADV_HUGEPAGE);  // advisory: failure only costs speed
+    return p;
+  }
+
   uint8_t* act_buffer(size_t bytes) {
     if (bytes > act_cap_) {
       std::free(act_);
@@ -340,6 +399,7 @@ class CpuBackend final : public Backend {
   uint8_t* act_ = nullptr;  // quantized activation rows, reused across calls
   size_t act_cap_ = 0;
   std::vector<cpu::AttnTask> tasks_;
+  std::unordered_map<const void*, size_t> packed_;  // prepare_weight's copies -> bytes per group
 };
 
 }  // namespace

@@ -26,6 +26,8 @@ struct GemmTile {
   float* y = nullptr;
   int64_t ldy = 0;  // floats between token rows of y
   int64_t r0 = 0, r1 = 0, t0 = 0, t1 = 0;
+  // Packed weights (KernelTable::gemm_packed): `w` is the packed copy, `w_stride` the bytes of one
+  // group of pack_rows rows, and r0 is a multiple of pack_rows.
 };
 
 // One attention task: query rows [i0, i1) of sequence `seq`, query head `head`.
@@ -56,6 +58,15 @@ struct KernelTable {
   // Converts n floats to the KV storage dtype (F32, F16, BF16).
   void (*store_row)(DType dt, const float* src, void* dst, int64_t n);
   void (*attention)(const AttnTask& t);
+
+  // Optional repacked weight layout (0 / nullptr where an ISA has none). Rows are packed in groups
+  // of pack_rows; packed_group_bytes(wt, cols) is the (64-byte multiple) size of one group, 0 for
+  // weight types without a packed form. pack_group packs n_rows <= pack_rows source rows (the rest
+  // of the group is zero padding); gemm_packed is gemm over such groups, same activations.
+  int pack_rows;
+  size_t (*packed_group_bytes)(DType wt, int64_t cols);
+  void (*pack_group)(DType wt, const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
+  void (*gemm_packed)(const GemmTile& t);
 };
 
 // Integer matmul of one weight type that keeps its own activation layout (q4_1_*.cpp): the
@@ -82,6 +93,12 @@ const KQuantKernels& kquant_avx512();
 const KernelTable& kernels_scalar();
 const KernelTable& kernels_avx2();
 const KernelTable& kernels_avx512();
+
+// AVX-512 packed layouts (q4_0_packed_avx512.cpp), referenced by kernels_avx512()'s table.
+size_t avx512_packed_group_bytes(DType wt, int64_t cols);
+void avx512_pack_group(DType wt, const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
+void avx512_gemm_packed(const GemmTile& t);
+constexpr int kAvx512PackRows = 16;
 
 // Best ISA this CPU supports (detected once), parsing of "scalar"/"avx2"/"avx512".
 Isa detect_isa();

@@ -177,6 +177,7 @@ struct QuantMicro {
 const KernelTable& kernels_avx2() {
   static const KernelTable table = {
       "avx2", plain_act_bytes, plain_prepare_act, gemm, rms_norm_row, rope_row, swiglu, add, store_row, attention,
+      0,       nullptr,         nullptr,           nullptr,  // no packed weight layout
   };
   return table;
 }

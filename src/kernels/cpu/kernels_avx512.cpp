@@ -249,7 +249,9 @@ struct QuantMicro {
 
 const KernelTable& kernels_avx512() {
   static const KernelTable table = {
-      "avx512", act_bytes, prepare_act, gemm, rms_norm_row, rope_row, swiglu, add, store_row, attention,
+      "avx512",         act_bytes,         prepare_act,       gemm,       rms_norm_row,
+      rope_row,         swiglu,            add,               store_row,  attention,
+      kAvx512PackRows,  avx512_packed_group_bytes, avx512_pack_group, avx512_gemm_packed,
   };
   return table;
 }

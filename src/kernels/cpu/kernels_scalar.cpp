@@ -106,6 +106,7 @@ void QuantMicro<DType::Q4_0>::run(const GemmTile& g, int64_t r0, int64_t t0) {
 const KernelTable& kernels_scalar() {
   static const KernelTable table = {
       "scalar", plain_act_bytes, plain_prepare_act, gemm, rms_norm_row, rope_row, swiglu, add, store_row, attention,
+      0,       nullptr,         nullptr,           nullptr,  // no packed weight layout
   };
   return table;
 }
