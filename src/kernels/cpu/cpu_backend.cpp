@@ -90,7 +90,7 @@ class CpuBackend final : public Backend {
       : isa_(choose_isa(opts)), k_(table_for(isa_)), kq_(kquant_for(isa_)), threads_(pick_threads(opts.threads)), arena_(threads_) {}
   ~CpuBackend() override {
     std::free(act_);
-    for (auto& [p, bytes] : packed_) std::free(const_cast<void*>(p));
+    for (Chunk& c : chunks_) std::free(c.base);
   }
 
   std::string_view name() const override { return "cpu"; }
@@ -115,7 +115,8 @@ class CpuBackend final : public Backend {
     if (gbytes == 0) return w;
     const int64_t groups = ceil_div(w.rows, k_.pack_rows);
     const size_t bytes = gbytes * static_cast<size_t>(groups);
-    auto* dst = static_cast<uint8_t*>(alloc_weights(bytes));
+    size_t chunk = 0;
+    uint8_t* dst = alloc_weights(bytes, &chunk);
     const auto* src = static_cast<const uint8_t*>(w.data);
     const size_t stride = row_bytes(w.dtype, w.cols);
     parallel(groups, 4, [&](int64_t b, int64_t e) {
@@ -125,7 +126,7 @@ class CpuBackend final : public Backend {
                       std::min<int64_t>(k_.pack_rows, w.rows - r), w.cols, dst + static_cast<size_t>(g) * gbytes);
       }
     });
-    packed_.emplace(dst, gbytes);
+    packed_.emplace(dst, Packed{gbytes, chunk});
     WeightView out = w;
     out.packed = dst;
     return out;
@@ -134,7 +135,7 @@ class CpuBackend final : public Backend {
   void release_weight(const WeightView& w) override {
     auto it = w.packed ? packed_.find(w.packed) : packed_.end();
     if (it == packed_.end()) return;
-    std::free(const_cast<void*>(it->first));
+    free_weights(it->second.chunk);
     packed_.erase(it);
   }
 
@@ -155,7 +156,7 @@ class CpuBackend final : public Backend {
 
     cpu::GemmTile g;
     g.w = static_cast<const uint8_t*>(packed ? pk->first : w.data);
-    g.w_stride = packed ? pk->second : row_bytes(w.dtype, w.cols);
+    g.w_stride = packed ? pk->second.group_bytes : row_bytes(w.dtype, w.cols);
     g.wt = w.dtype;
     g.cols = w.cols;
     g.y = y;
@@ -367,17 +368,40 @@ class CpuBackend final : public Backend {
     });
   }
 
-  // Packed weights are streamed once per token: 2 MiB-aligned and marked for transparent huge
-  // pages, so that a GEMV over tens of MB does not also walk a page table every 4 KiB.
-  static void* alloc_weights(size_t bytes) {
-    constexpr size_t kHuge = size_t{2} << 20;
-    const bool huge = bytes >= kHuge;
-    const size_t align = huge ? kHuge : 64;
-    const size_t size = (bytes + align - 1) / align * align;
-    void* p = std::aligned_alloc(align, size);
-    if (!p) SGL_THROW(Status::kOutOfMemory, "cpu backend: cannot allocate {} bytes of packed weights", bytes);
-    if (huge) madvise(p, size, MADV_HUGEPAGE);  // advisory: failure only costs speed
+  // Packed weights are streamed once per token, so they are carved out of 2 MiB-aligned chunks
+  // marked for transparent huge pages: a GEMV over tens of MB then does not also walk a page
+  // table every 4 KiB (most single matrices are far below 2 MiB). A chunk is freed with its last
+  // weight.
+  struct Chunk {
+    uint8_t* base;
+    size_t size, used;
+    int live;
+  };
+  static constexpr size_t kHuge = size_t{2} << 20;
+
+  uint8_t* alloc_weights(size_t bytes, size_t* chunk) {
+    bytes = (bytes + 63) / 64 * 64;
+    if (chunks_.empty() || !chunks_.back().base || chunks_.back().size - chunks_.back().used < bytes) {
+      const size_t size = std::max<size_t>(32 * kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+      auto* p = static_cast<uint8_t*>(std::aligned_alloc(kHuge, size));
+      if (!p) SGL_THROW(Status::kOutOfMemory, "cpu backend: cannot allocate {} bytes of packed weights", size);
+      madvise(p, size, MADV_HUGEPAGE);  // advisory: failure only costs speed
+      chunks_.push_back(Chunk{p, size, 0, 0});
+    }
+    Chunk& c = chunks_.back();
+    uint8_t* p = c.base + c.used;
+    c.used += bytes;
+    ++c.live;
+    *chunk = chunks_.size() - 1;
     return p;
+  }
+
+  void free_weights(size_t chunk) {
+    Chunk& c = chunks_[chunk];
+    if (--c.live == 0) {
+      std::free(c.base);
+      c.base = nullptr;  // the slot stays, so other weights' chunk indices remain valid
+    }
   }
 
   uint8_t* act_buffer(size_t bytes) {
@@ -399,7 +423,12 @@ class CpuBackend final : public Backend {
   uint8_t* act_ = nullptr;  // quantized activation rows, reused across calls
   size_t act_cap_ = 0;
   std::vector<cpu::AttnTask> tasks_;
-  std::unordered_map<const void*, size_t> packed_;  // prepare_weight's copies -> bytes per group
+  struct Packed {
+    size_t group_bytes;
+    size_t chunk;  // index into chunks_
+  };
+  std::unordered_map<const void*, Packed> packed_;  // prepare_weight's copies
+  std::vector<Chunk> chunks_;
 };
 
 }  // namespace
