@@ -99,6 +99,10 @@ size_t avx512_packed_group_bytes(DType wt, int64_t cols);
 void avx512_pack_group(DType wt, const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
 void avx512_gemm_packed(const GemmTile& t);
 constexpr int kAvx512PackRows = 16;
+// Q4_K's 16-row layout (q4_k_packed_avx512.cpp), dispatched from the three functions above.
+size_t q4_kx16_group_bytes(int64_t cols);
+void q4_kx16_pack(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
+void q4_kx16_gemm(const GemmTile& t);
 
 // Best ISA this CPU supports (detected once), parsing of "scalar"/"avx2"/"avx512".
 Isa detect_isa();
