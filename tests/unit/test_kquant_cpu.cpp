@@ -64,12 +64,12 @@ void check_matmul(DType t, int64_t rows, int64_t m, int64_t cols, std::mt19937& 
   ref->matmul(xr.data(), m, w, want.data());
   for (const auto& cpu : cpus) {
     CAPTURE(cpu->describe());
-    // The plain view, then the same weights through prepare_weight (AVX-512 repacks Q4_K and Q6_K into
+    // The plain view, then the same weights through prepare_weight (AVX-512 repacks Q4_K, Q5_K and Q6_K into
     // 16-row interleaved groups; other ISAs and types keep the view as it is).
     const WeightView pv = cpu->prepare_weight(w);
     CHECK(pv.data == w.data);
     const bool avx512 = cpu->describe().find("avx512") != std::string::npos;
-    CHECK((pv.packed != nullptr) == (avx512 && (t == DType::Q4_K || t == DType::Q6_K)));
+    CHECK((pv.packed != nullptr) == (avx512 && (t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K)));
     for (const WeightView& view : {w, pv}) {
     CAPTURE(view.packed != nullptr);
     std::vector<float> got(want.size(), NAN);
@@ -108,11 +108,11 @@ TEST_CASE("cpu K-quant matmul matches ref on awkward shapes, every ISA") {
                           {5, 64, 256}, {2, 33, 4096}, {9, 7, 2048}, {16, 13, 512}};
   for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q3_K, DType::Q2_K, DType::Q5_0, DType::Q5_1})
     for (const Shape& s : shapes) check_matmul(t, s.rows, s.m, s.cols, rng, cpus);
-  // The packed Q4_K / Q6_K layouts: row counts around its 16-row groups (and zero-padded tails), every
+  // The packed Q4_K / Q5_K / Q6_K layouts: row counts around its 16-row groups (and zero-padded tails), every
   // token-tile remainder of m = 1..7, one to 16 super-blocks per row, several groups per task.
   const Shape packed[] = {{15, 1, 256}, {16, 2, 768}, {17, 3, 512}, {31, 4, 1024}, {47, 5, 256},
                           {33, 6, 2048}, {50, 7, 4096}, {1, 1, 4096}, {300, 1, 768}, {70, 9, 512}};
-  for (DType t : {DType::Q4_K, DType::Q6_K})
+  for (DType t : {DType::Q4_K, DType::Q5_K, DType::Q6_K})
     for (const Shape& s : packed) check_matmul(t, s.rows, s.m, s.cols, rng, cpus);
 }
 

@@ -103,6 +103,9 @@ constexpr int kAvx512PackRows = 16;
 size_t q4_kx16_group_bytes(int64_t cols);
 void q4_kx16_pack(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
 void q4_kx16_gemm(const GemmTile& t);
+size_t q5_kx16_group_bytes(int64_t cols);  // Q5_K: the same layout plus the fifth bits
+void q5_kx16_pack(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
+void q5_kx16_gemm(const GemmTile& t);
 // Q6_K's 16-row layout (q6_k_packed_avx512.cpp), dispatched the same way.
 size_t q6_kx16_group_bytes(int64_t cols);
 void q6_kx16_pack(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
