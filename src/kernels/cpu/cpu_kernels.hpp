@@ -94,7 +94,9 @@ const KernelTable& kernels_scalar();
 const KernelTable& kernels_avx2();
 const KernelTable& kernels_avx512();
 
-// AVX-512 packed layouts (q4_0_packed_avx512.cpp), referenced by kernels_avx512()'s table.
+// AVX-512 packed layouts (q4_0_packed_avx512.cpp, which hands Q4_K/Q5_K/Q6_K to the files below),
+// referenced by kernels_avx512()'s table. The K-quant packed GEMMs read kquant_generic.hpp's
+// prepared activations (the backend prepares those for every K-quant matmul, packed or not).
 size_t avx512_packed_group_bytes(DType wt, int64_t cols);
 void avx512_pack_group(DType wt, const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
 void avx512_gemm_packed(const GemmTile& t);

@@ -109,10 +109,11 @@ SGL_INLINE void q6_kx16_group(const uint8_t* gp, int64_t nsb, const uint8_t* con
           sc[v] = _mm512_cvtepi8_epi32(
               _mm_load_si128(reinterpret_cast<const __m128i*>(base + kSc + 16 * (8 * h + 2 * v + kk))));
 #pragma GCC unroll 4
-        for (int t = 0; t < T; ++t)
-          sumi[t] = _mm512_add_epi32(
-              sumi[t], _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(d[t][0], sc[0]), _mm512_mullo_epi32(d[t][1], sc[1])),
-                                        _mm512_add_epi32(_mm512_mullo_epi32(d[t][2], sc[2]), _mm512_mullo_epi32(d[t][3], sc[3]))));
+        for (int t = 0; t < T; ++t) {
+          const __m512i p01 = _mm512_add_epi32(_mm512_mullo_epi32(d[t][0], sc[0]), _mm512_mullo_epi32(d[t][1], sc[1]));
+          const __m512i p23 = _mm512_add_epi32(_mm512_mullo_epi32(d[t][2], sc[2]), _mm512_mullo_epi32(d[t][3], sc[3]));
+          sumi[t] = _mm512_add_epi32(sumi[t], _mm512_add_epi32(p01, p23));
+        }
       }
     }
     const __m512 dd = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(base)));
