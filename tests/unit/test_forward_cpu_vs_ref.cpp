@@ -18,46 +18,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/kv/kv_pool.hpp"
 #include "core/model/synthetic_model.hpp"
-#include "core/model/transformer.hpp"
+#include "support/model_logits.hpp"
 #include "support/test_support.hpp"
 
 using namespace sgl;
 using kernels::DType;
-
-namespace {
-
-std::vector<float> run_logits(const std::string& path, const std::string& device, const std::vector<int32_t>& prompt) {
-  auto model = std::make_shared<LoadedModel>(load_model(path));
-  auto backend = kernels::create_backend(device, kernels::BackendOptions{2, ""});
-  Transformer tf(model, *backend);
-  const ModelConfig& c = model->config;
-  KvPool pool(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim), 4,
-                           8, DType::F32},
-              *backend);
-  std::vector<int32_t> pages;
-  REQUIRE(pool.alloc(8, pages));
-  std::reverse(pages.begin(), pages.end());
-  // Prefill the first part, then decode the rest token by token: both paths are compared.
-  const size_t split = prompt.size() - 3;
-  std::vector<float> out;
-  ForwardBatch b;
-  b.add_sequence(std::span(prompt).first(split), 0, pages, 4, ForwardBatch::Logits::kAll);
-  std::vector<float> logits(b.logit_rows.size() * c.n_vocab);
-  tf.forward(b, pool.layers(), logits.data());
-  out = logits;
-  for (size_t i = split; i < prompt.size(); ++i) {
-    ForwardBatch d;
-    d.add_sequence(std::span(prompt).subspan(i, 1), static_cast<int32_t>(i), pages, 4, ForwardBatch::Logits::kLast);
-    std::vector<float> l(c.n_vocab);
-    tf.forward(d, pool.layers(), l.data());
-    out.insert(out.end(), l.begin(), l.end());
-  }
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("cpu and ref backends give the same logits for every architecture and weight type") {
   auto dir = test::scratch_dir("forward_cpu_vs_ref");
@@ -89,8 +55,8 @@ TEST_CASE("cpu and ref backends give the same logits for every architecture and 
         spec.seed = 7;
         std::string path = (dir / fmt::format("{}-{}-{}.gguf", arch, s.name, kernels::dtype_name(t))).string();
         write_synthetic_gguf(spec, path);
-        auto ref = run_logits(path, "ref", prompt);
-        auto cpu = run_logits(path, "cpu", prompt);
+        auto ref = test::prefill_decode_logits(path, "ref", prompt, {.reverse_pages = true});
+        auto cpu = test::prefill_decode_logits(path, "cpu", prompt, {.reverse_pages = true});
         REQUIRE(ref.size() == cpu.size());
         double mean = 0, var = 0, worst = 0, sq = 0;
         for (float v : ref) mean += v;

@@ -22,16 +22,15 @@
 #include <fstream>
 #include <functional>
 
-#include "core/kv/kv_pool.hpp"
 #include "core/model/hf_json.hpp"
 #include "core/model/hf_quant.hpp"
 #include "core/model/model_loader.hpp"
 #include "core/model/safetensors.hpp"
 #include "core/model/synthetic_hf_quant.hpp"
-#include "core/model/transformer.hpp"
 #include "kernels/half.hpp"
 #include "kernels/quant.hpp"
 #include "sgl/error.hpp"
+#include "support/model_logits.hpp"
 #include "support/test_support.hpp"
 
 using namespace sgl;
@@ -39,32 +38,6 @@ using kernels::DType;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<float> run_logits(const std::string& path, const std::string& device, const std::vector<int32_t>& prompt) {
-  auto model = std::make_shared<LoadedModel>(load_model(path));
-  auto backend = kernels::create_backend(device, kernels::BackendOptions{2, ""});
-  Transformer tf(model, *backend);
-  const ModelConfig& c = model->config;
-  KvPool pool(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim), 4,
-                           8, DType::F32},
-              *backend);
-  std::vector<int32_t> pages;
-  REQUIRE(pool.alloc(8, pages));
-  // Prefill all but the last two tokens (all logits), then decode those one by one.
-  const size_t split = prompt.size() - 2;
-  ForwardBatch b;
-  b.add_sequence(std::span(prompt).first(split), 0, pages, 4, ForwardBatch::Logits::kAll);
-  std::vector<float> out(b.logit_rows.size() * c.n_vocab);
-  tf.forward(b, pool.layers(), out.data());
-  for (size_t i = split; i < prompt.size(); ++i) {
-    ForwardBatch d;
-    d.add_sequence(std::span(prompt).subspan(i, 1), static_cast<int32_t>(i), pages, 4, ForwardBatch::Logits::kLast);
-    std::vector<float> l(c.n_vocab);
-    tf.forward(d, pool.layers(), l.data());
-    out.insert(out.end(), l.begin(), l.end());
-  }
-  return out;
-}
 
 SyntheticSpec small_spec(const std::string& arch = "llama") {
   SyntheticSpec s = synthetic_preset("tiny", arch);
@@ -178,7 +151,8 @@ TEST_CASE("AWQ and GPTQ directories give the logits of their dequantized F32 twi
     CHECK(m.tensors->find("token_embd.weight")->dtype == DType::F16);
     for (const std::string device : {"ref", "cpu"}) {
       CAPTURE(device);
-      const Diff d = compare(run_logits(qd.string(), device, prompt), run_logits(td.string(), device, prompt));
+      const Diff d = compare(test::prefill_decode_logits(qd.string(), device, prompt, {.decode_tokens = 2}),
+                             test::prefill_decode_logits(td.string(), device, prompt, {.decode_tokens = 2}));
       MESSAGE(fmt::format("{} {}: max {:.2e} rms {:.2e} of the spread", v.name, device, d.max_rel, d.rms_rel));
       if (device == "ref") {
         CHECK(d.max_rel < 0.01);

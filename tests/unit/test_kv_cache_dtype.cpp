@@ -18,6 +18,7 @@
 #include <map>
 
 #include "engine_test_util.hpp"
+#include "support/model_logits.hpp"
 
 using namespace sgl;
 using kernels::DType;
@@ -38,38 +39,12 @@ std::string head32_model_path() {
   return path;
 }
 
-std::vector<float> run_logits(const std::string& path, const std::string& device, DType kv,
-                              const std::vector<int32_t>& prompt) {
-  auto model = std::make_shared<LoadedModel>(load_model(path));
-  auto backend = kernels::create_backend(device, kernels::BackendOptions{2, ""});
-  Transformer tf(model, *backend);
-  const ModelConfig& c = model->config;
-  KvPool pool(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim), 4,
-                           4, kv},
-              *backend);
-  std::vector<int32_t> pages;
-  REQUIRE(pool.alloc(4, pages));
-  const size_t split = prompt.size() - 3;
-  ForwardBatch b;
-  b.add_sequence(std::span(prompt).first(split), 0, pages, 4, ForwardBatch::Logits::kAll);
-  std::vector<float> out(b.logit_rows.size() * c.n_vocab);
-  tf.forward(b, pool.layers(), out.data());
-  for (size_t i = split; i < prompt.size(); ++i) {
-    ForwardBatch d;
-    d.add_sequence(std::span(prompt).subspan(i, 1), static_cast<int32_t>(i), pages, 4, ForwardBatch::Logits::kLast);
-    std::vector<float> l(c.n_vocab);
-    tf.forward(d, pool.layers(), l.data());
-    out.insert(out.end(), l.begin(), l.end());
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("f16, bf16 and q8_0 KV caches give logits close to an f32 cache") {
   const std::vector<int32_t> prompt = {1, 17, 300, 42, 5, 99, 260, 7, 311, 64, 2, 128};
   for (const char* device : {"ref", "cpu"}) {
-    const auto base = run_logits(head32_model_path(), device, DType::F32, prompt);
+    const auto base = test::prefill_decode_logits(head32_model_path(), device, prompt, {.kv_dtype = DType::F32, .kv_pages = 4});
     double mean = 0, var = 0;
     for (float v : base) mean += v;
     mean /= static_cast<double>(base.size());
@@ -82,7 +57,7 @@ TEST_CASE("f16, bf16 and q8_0 KV caches give logits close to an f32 cache") {
     };
     for (const Tol& tol : {Tol{DType::F16, 1e-3, 5e-3}, Tol{DType::BF16, 1e-2, 4e-2}, Tol{DType::Q8_0, 2e-2, 8e-2}}) {
       const DType kv = tol.kv;
-      const auto got = run_logits(head32_model_path(), device, kv, prompt);
+      const auto got = test::prefill_decode_logits(head32_model_path(), device, prompt, {.kv_dtype = kv, .kv_pages = 4});
       REQUIRE(got.size() == base.size());
       double worst = 0, sq = 0;
       for (size_t i = 0; i < got.size(); ++i) {
