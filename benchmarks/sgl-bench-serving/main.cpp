@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_serving.hpp"
+#include "core/support/cli11_parse.hpp"
 #include "sgl/error.hpp"
 
 namespace sgl::bench {
@@ -129,7 +130,11 @@ int run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.1, 1e6));
   app.add_option("--tag", a.tag, "Free text stored in the JSONL record");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    cli11_parse_with_prefixes(app, argc, argv);  // argparse-style prefixes: --random-input 1000
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
 
   if (rate == "inf" || rate == "Inf" || rate == "infinity") {
     a.request_rate = INFINITY;

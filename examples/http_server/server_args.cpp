@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/support/check.hpp"
+#include "core/support/cli11_parse.hpp"
 
 namespace sgl::server {
 
@@ -78,7 +79,7 @@ int parse_server_args(int argc, char** argv, ServerArgs& args) {
   CLI::App app{"sgl-server: OpenAI- and SGLang-compatible HTTP server on the sgl engine", "sgl-server"};
   add_server_flags(app, args);
   try {
-    app.parse(argc, argv);
+    cli11_parse_with_prefixes(app, argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
