@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
                      : args.log_level == "warning" ? sgl::LogLevel::kWarn
                      : args.log_level == "error"   ? sgl::LogLevel::kError
                                                    : sgl::LogLevel::kInfo);
+  for (const auto& line : args.compat.info) SGL_LOG_INFO("{}", line);
   // Signals go to one waiting thread (set up before any other thread starts), which stops the
   // server from ordinary code rather than from a signal handler.
   sigset_t set;

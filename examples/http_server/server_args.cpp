@@ -1,16 +1,19 @@
 #include "server_args.hpp"
 
+#include <filesystem>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "core/support/check.hpp"
 #include "core/support/cli11_parse.hpp"
+#include "core/tokenizer/chat_template.hpp"
 
 namespace sgl::server {
 
 void add_server_flags(CLI::App& app, ServerArgs& a) {
   EngineConfig& e = a.engine;
-  app.add_option("--model-path", e.model_path, "GGUF file or Hugging Face model directory")->required();
+  app.add_option("--model-path,--model", e.model_path, "GGUF file or Hugging Face model directory")->required();
   app.add_option("--tokenizer-path", e.tokenizer_path, "Tokenizer (default: the model's own)");
   app.add_option("--host", a.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", a.port, "Port to listen on")->capture_default_str();
@@ -36,7 +39,12 @@ void add_server_flags(CLI::App& app, ServerArgs& a) {
   app.add_option("--kv-cache-dtype", e.kv_cache_dtype, "auto, f16, bf16, f32, q8_0")->capture_default_str();
   app.add_option("--api-key", a.api_key, "Require 'Authorization: Bearer <key>'");
   app.add_option("--served-model-name", a.served_model_name, "Model name in the OpenAI API (default: model path)");
-  app.add_option("--chat-template", a.chat_template, "Chat template (only the model's own is supported)");
+  app.add_option("--chat-template", a.chat_template,
+                 "Chat template: a built-in name (llama-2, llama-3, chatml, qwen, mistral, deepseek, deepseek3) or a Jinja file");
+  app.add_option("--reasoning-parser", a.reasoning_parser, "Split <think>...</think> into reasoning_content: deepseek-r1, qwen3")
+      ->check(CLI::IsMember({"deepseek-r1", "qwen3"}));
+  app.add_option("--tool-call-parser", a.tool_call_parser, "Parse tool calls from model output: qwen25, llama3, deepseekv3, mistral")
+      ->check(CLI::IsMember({"qwen25", "llama3", "deepseekv3", "mistral"}));
   app.add_option("--log-level", a.log_level, "debug, info, warning, error")->capture_default_str();
   app.add_flag("--enable-metrics", a.enable_metrics, "Serve Prometheus metrics at /metrics");
   app.add_option("--quantization", e.quantization, "Online weight quantization: none, q8_0, q4_0, q4_k, ...")
@@ -50,6 +58,7 @@ void add_server_flags(CLI::App& app, ServerArgs& a) {
   app.add_option("--max-request-bytes", a.max_request_bytes, "Largest request body; larger gets 413 (sgl extra)")
       ->capture_default_str();
   app.add_option("--http-threads", a.http_threads, "HTTP handler threads (sgl extra)")->capture_default_str();
+  add_compat_flags(app, a.compat);
 }
 
 void ServerArgs::validate() const {
@@ -65,8 +74,16 @@ void ServerArgs::validate() const {
   only("--node-rank", node_rank, 0);
   if (!dist_init_addr.empty())
     SGL_THROW(Status::kUnsupported, "--dist-init-addr is not supported: multi-node serving is not implemented");
-  if (!chat_template.empty())
-    SGL_THROW(Status::kUnsupported, "--chat-template is not supported yet: the model's own chat template is used");
+  if (!compat.refused.empty()) SGL_THROW(Status::kUnsupported, "{}", compat.refused.front());
+  if (!chat_template.empty() && !builtin_chat_template(chat_template)) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(chat_template, ec)) {
+      std::string names;
+      for (const auto& n : builtin_chat_template_names()) names += (names.empty() ? "" : ", ") + n;
+      SGL_THROW(Status::kInvalidArgument, "--chat-template '{}' is neither a built-in template ({}) nor a readable file",
+                chat_template, names);
+    }
+  }
   if (port < 0 || port > 65535) SGL_THROW(Status::kInvalidArgument, "--port must be in [0, 65535] (got {})", port);
   if (log_level != "debug" && log_level != "info" && log_level != "warning" && log_level != "error")
     SGL_THROW(Status::kInvalidArgument, "--log-level must be debug, info, warning or error (got '{}')", log_level);
@@ -83,6 +100,7 @@ int parse_server_args(int argc, char** argv, ServerArgs& args) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (args.compat.enable_ep_moe) args.ep_size = args.tp_size;
   return -1;
 }
 

@@ -1,13 +1,15 @@
 // ServerArgs: sgl-server's command line, with SGLang's flag names and defaults. Flags for
-// features this build cannot honour (tensor/data/expert parallelism, multi-node, custom chat
-// templates) are accepted so SGLang launch scripts parse, and refused at start with a
-// clear message when set to anything but the trivial value: never silently ignored.
+// features this build cannot honour (tensor/data/expert parallelism, multi-node) are accepted so
+// SGLang launch scripts parse, and refused at start with a clear message when set to anything
+// but the trivial value; device-specific flags (compat_flags.hpp) each log what they do here.
+// Long options take argparse-style unambiguous prefixes.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "compat_flags.hpp"
 #include "sgl/engine_config.hpp"
 
 namespace CLI {
@@ -22,13 +24,16 @@ struct ServerArgs {
   int port = 30000;
   std::string api_key;
   std::string served_model_name;  // "" = model path
-  std::string chat_template;
+  std::string chat_template;     // built-in name or Jinja file; "" = the model's own
+  std::string reasoning_parser;  // "" | deepseek-r1 | qwen3
+  std::string tool_call_parser;  // "" | qwen25 | llama3 | deepseekv3 | mistral
   std::string log_level = "info";
   bool enable_metrics = false;
   int tp_size = 1, dp_size = 1, ep_size = 1, nnodes = 1, node_rank = 0;
   std::string dist_init_addr;
   int64_t max_request_bytes = 32 << 20;  // larger bodies get 413
   int http_threads = 128;                // handler threads (each streaming client holds one)
+  CompatNotes compat;                    // what the SGLang-only flags given do here
 
   // Throws sgl::Error(kInvalidArgument / kUnsupported) with a message naming the flag.
   void validate() const;

@@ -20,3 +20,14 @@ if(TARGET sgl_http_server AND SGL_NODE_EXECUTABLE)
   set_tests_properties(test_server_openai_client PROPERTIES LABELS integration TIMEOUT 600 SKIP_RETURN_CODE 77
     ENVIRONMENT "SGL_TEST_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}/tmp;SGL_BUILD_DIR=${PROJECT_BINARY_DIR}")
 endif()
+
+# The deployment guide's two command lines as written (issue 16): sgl-server on port 5000 with
+# SGLang's CUDA flags, sgl-bench-serving with argparse prefixes. Port 5000 is fixed by the
+# command line, so the test holds a resource lock no other test takes.
+if(TARGET sgl-server AND TARGET sgl-bench-serving)
+  add_test(NAME test_reference_cmdlines
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/reference_cmdlines.sh $<TARGET_FILE:sgl-server>
+                   $<TARGET_FILE:sgl-bench-serving> ${CMAKE_CURRENT_BINARY_DIR}/tmp/reference_cmdlines)
+  set_tests_properties(test_reference_cmdlines PROPERTIES LABELS integration TIMEOUT 700 SKIP_RETURN_CODE 77
+    RESOURCE_LOCK port5000)
+endif()
