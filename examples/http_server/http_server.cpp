@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "api_error.hpp"
+#include "chat_renderer.hpp"
 #include "core/support/check.hpp"
 #include "core/support/log.hpp"
 #include "job.hpp"
@@ -30,6 +31,7 @@ struct HttpServer::Impl {
   httplib::Server http;
   Metrics metrics;
   ParseLimits limits;
+  ChatRenderer chat;
   std::string id_prefix;
   std::atomic<uint64_t> serial{0};
   int64_t started = 0;
@@ -103,7 +105,9 @@ void deepen_backlog(int port) {
 
 }  // namespace
 
-HttpServer::Impl::Impl(Engine& e, ServerArgs a) : engine(e), args(std::move(a)), started(unix_now()) {
+HttpServer::Impl::Impl(Engine& e, ServerArgs a)
+    : engine(e), args(std::move(a)), chat(e, args.chat_template), started(unix_now()) {
+  SGL_LOG_INFO("chat template: {}", chat.available() ? chat.origin() : "none (chat requests answer 400; see --chat-template)");
   std::random_device rd;
   id_prefix = fmt::format("{:08x}", static_cast<uint32_t>(rd()));
 }
@@ -173,6 +177,11 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
   ParsedRequest pr = api == Api::kGenerate      ? parse_generate(req.body, limits)
                      : api == Api::kCompletions ? parse_completions(req.body, limits)
                                                 : parse_chat(req.body, limits);
+  if (api == Api::kChat) {
+    // Rendered here, not by the engine: the context carries tools and chat_template_kwargs.
+    pr.prompts[0].input_ids = chat.render_ids(pr.chat_messages, pr.tools, pr.chat_template_kwargs);
+    pr.prompts[0].messages.clear();
+  }
   std::vector<std::string> echo;
   for (const auto& p : pr.prompts) echo.push_back(p.text);
   const char* prefix = api == Api::kChat ? "chatcmpl-" : api == Api::kCompletions ? "cmpl-" : "";

@@ -238,8 +238,14 @@ ParsedRequest parse_chat(const std::string& body, const ParseLimits& lim) {
     if (!out.logprobs) bad_field("top_logprobs", "top_logprobs requires logprobs to be true");
     out.top_logprobs = static_cast<int>(*v);
   }
-  if (const json* t = field(j, "tools"); t && !(t->is_array() && t->empty()))
-    bad_field("tools", "tools (function calling) are not supported by this server");
+  out.tools = parse_tools(field(j, "tools"));
+  out.tool_choice = parse_tool_choice(field(j, "tool_choice"), out.tools);
+  if (const json* k = field(j, "chat_template_kwargs")) {
+    if (!k->is_object()) bad_field("chat_template_kwargs", "chat_template_kwargs must be an object");
+    out.chat_template_kwargs = *k;
+  }
+  if (auto v = get_bool(j, "separate_reasoning", "separate_reasoning")) out.separate_reasoning = *v;
+  if (auto v = get_bool(j, "stream_reasoning", "stream_reasoning")) out.stream_reasoning = *v;
   if (const json* rf = field(j, "response_format")) {
     if (!rf->is_object()) bad_field("response_format", "response_format must be an object");
     std::string type = get_string(*rf, "type", "response_format.type", 64).value_or("");
@@ -269,38 +275,7 @@ ParsedRequest parse_chat(const std::string& body, const ParseLimits& lim) {
   if (msgs->empty()) bad_field("messages", "messages must not be empty");
   if (msgs->size() > lim.max_messages) bad_field("messages", fmt::format("messages has more than {} entries", lim.max_messages));
   Request r;
-  for (size_t i = 0; i < msgs->size(); ++i) {
-    const json& m = (*msgs)[i];
-    std::string where = fmt::format("messages[{}]", i);
-    if (!m.is_object()) bad_field(where, where + " must be an object");
-    std::string role = get_string(m, "role", where + ".role", 64).value_or("");
-    if (role.empty()) bad_field(where + ".role", where + ".role is required");
-    if (role == "developer") role = "system";  // OpenAI's newer name for the system role
-    if (role != "system" && role != "user" && role != "assistant")
-      bad_field(where + ".role", fmt::format("{}.role must be system, user or assistant (got '{}')", where, role));
-    const json* c = field(m, "content");
-    std::string content;
-    if (!c) {
-      bad_field(where + ".content", where + ".content is required");
-    } else if (c->is_string()) {
-      content = c->get<std::string>();
-    } else if (c->is_array()) {
-      // Content parts: only text parts; they are joined.
-      for (size_t k = 0; k < c->size(); ++k) {
-        const json& part = (*c)[k];
-        std::string pw = fmt::format("{}.content[{}]", where, k);
-        if (!part.is_object()) bad_field(pw, pw + " must be an object");
-        std::string ptype = get_string(part, "type", pw + ".type", 64).value_or("");
-        if (ptype != "text") bad_field(pw + ".type", fmt::format("{}.type '{}' is not supported (only text)", pw, ptype));
-        auto t = get_string(part, "text", pw + ".text");
-        if (!t) bad_field(pw + ".text", pw + ".text is required");
-        content += *t;
-      }
-    } else {
-      bad_field(where + ".content", where + ".content must be a string or an array of text parts");
-    }
-    r.messages.push_back(ChatMessage{role, std::move(content)});
-  }
+  out.chat_messages = parse_chat_messages(*msgs, r.messages);
   r.sampling = sp;
   out.prompts.push_back(std::move(r));
   return out;

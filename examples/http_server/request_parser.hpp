@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "chat_fields.hpp"
 #include "sgl/request.hpp"
 
 namespace sgl::server {
@@ -40,6 +43,13 @@ struct ParsedRequest {
   bool echo = false;               // /v1/completions echo: prompt text is prepended
   bool batch = false;              // /generate answered with a list (several prompts or n > 1)
   std::string model;               // as the client named it ("" = not given)
+  // Chat only: what the chat template renders (chat_fields.hpp) and how the output is split.
+  nlohmann::json chat_messages;        // normalized messages
+  nlohmann::json tools = nlohmann::json::array();
+  nlohmann::json chat_template_kwargs = nlohmann::json::object();
+  ToolChoice tool_choice;
+  bool separate_reasoning = true;  // --reasoning-parser: reasoning_content apart from content
+  bool stream_reasoning = true;    // false: streamed reasoning comes whole, with the first content
 };
 
 // Each throws ApiError(400) naming the offending field; `body` is the raw request body.

@@ -122,7 +122,7 @@ TEST_CASE("chat: malformed inputs are 400s naming the field") {
   CHECK(expect_error([] { parse_chat(chat({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}}}}}})); },
                      400, "schema is required") == "response_format.json_schema.schema");
   expect_error([] { parse_chat(chat({{"regex", "a"}, {"ebnf", "root ::= \"a\""}})); }, 400, "at most one");
-  expect_error([] { parse_chat(chat({{"tools", json::array({{{"type", "function"}}})}})); }, 400, "not supported");
+  expect_error([] { parse_chat(chat({{"tools", json::array({{{"type", "function"}}})}})); }, 400, "tools[0].function is required");
   expect_error([] { parse_chat(chat({{"logit_bias", {{"1", 5}}}})); }, 400, "logit_bias");
   // 10,000 stop strings are capped with a clear message.
   json many = json::array();
