@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "api_error.hpp"
+#include "chat_output.hpp"
 #include "chat_renderer.hpp"
 #include "core/support/check.hpp"
 #include "core/support/log.hpp"
@@ -179,7 +180,18 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
                                                 : parse_chat(req.body, limits);
   if (api == Api::kChat) {
     // Rendered here, not by the engine: the context carries tools and chat_template_kwargs.
-    pr.prompts[0].input_ids = chat.render_ids(pr.chat_messages, pr.tools, pr.chat_template_kwargs);
+    // tool_choice required / named: the output is forced to the tools' JSON by a grammar.
+    std::string forced = forced_tool_schema(pr);
+    SamplingParams& sp = pr.prompts[0].sampling;
+    if (!forced.empty()) {
+      if (!sp.regex.empty() || !sp.json_schema.empty() || !sp.ebnf.empty())
+        throw ApiError(400, "tool_choice \"required\" or a named function cannot be combined with response_format, regex or ebnf",
+                       "tool_choice");
+      sp.json_schema = forced;
+    }
+    const json no_tools = json::array();
+    const json& tools = pr.tool_choice.kind == ToolChoice::Kind::kNone ? no_tools : pr.tools;
+    pr.prompts[0].input_ids = chat.render_ids(pr.chat_messages, tools, pr.chat_template_kwargs);
     pr.prompts[0].messages.clear();
   }
   std::vector<std::string> echo;
@@ -214,7 +226,14 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
     } else if (api == Api::kCompletions) {
       body = completion_response(ctx, p, job->samples(), echo);
     } else {
-      body = chat_response(ctx, p, job->samples());
+      std::vector<json> messages;
+      std::vector<bool> called;
+      for (const auto& smp : job->samples()) {
+        ChatOutput out(args.reasoning_parser, args.tool_call_parser, p);
+        messages.push_back(out.message(smp.result->text));
+        called.push_back(out.called_tools());
+      }
+      body = chat_response(ctx, p, job->samples(), messages, called);
     }
     send_json(res, 200, body);
     finish_log(*job, route_name(api), 200, "");
@@ -225,10 +244,14 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
   // handler's thread until it returns false (client gone: cancel) or calls sink.done().
   struct StreamState {
     std::vector<size_t> offsets;  // completions: text offset per sample, for logprobs
+    std::vector<std::unique_ptr<ChatOutput>> chat;  // chat: reasoning / tool-call split per sample
     bool done = false;
   };
   auto st = std::make_shared<StreamState>();
   st->offsets.assign(static_cast<size_t>(job->total_samples()), 0);
+  if (api == Api::kChat)
+    for (int i = 0; i < job->total_samples(); ++i)
+      st->chat.push_back(std::make_unique<ChatOutput>(args.reasoning_parser, args.tool_call_parser, job->request()));
   metrics.on_http(200);
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
@@ -273,9 +296,25 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
             payload = dump(completion_chunk(ctx, static_cast<int>(i), text, lps, st->offsets[i], fin));
             for (const auto& lp : ev.chunk.logprobs) st->offsets[i] += ctx.token_text(lp.token).size();
           } else {
-            const std::vector<TokenLogprob>* lps = p.logprobs ? &ev.chunk.logprobs : nullptr;
-            payload = dump(chat_chunk(ctx, static_cast<int>(i), !s.sent_role, ev.chunk.text, lps, fin));
-            s.sent_role = true;
+            // OpenAI's order: the role first, then content / reasoning / tool-call deltas; the
+            // last chunk of a sample carries its finish_reason.
+            ChatOutput& co = *st->chat[i];
+            std::vector<json> deltas = co.feed(ev.chunk.text);
+            if (fin)
+              for (auto& d : co.finish()) deltas.push_back(std::move(d));
+            const std::vector<TokenLogprob>* lps = p.logprobs && !ev.chunk.logprobs.empty() ? &ev.chunk.logprobs : nullptr;
+            if (!s.sent_role) {
+              json role = {{"role", "assistant"}, {"content", ""}};
+              if (!sse_write(sink, dump(chat_delta_chunk(ctx, static_cast<int>(i), role, nullptr, nullptr)))) return false;
+              s.sent_role = true;
+            }
+            if (deltas.empty() && (fin || lps)) deltas.push_back(json::object());
+            for (size_t k = 0; k < deltas.size(); ++k) {
+              json fr = fin && k + 1 == deltas.size() ? chat_finish_reason(fin, co.called_tools()) : json(nullptr);
+              if (!sse_write(sink, dump(chat_delta_chunk(ctx, static_cast<int>(i), deltas[k], k == 0 ? lps : nullptr, fr))))
+                return false;
+            }
+            continue;
           }
           if (!sse_write(sink, payload)) return false;
         }

@@ -140,15 +140,21 @@ json completion_response(const ResponseContext& ctx, const ParsedRequest& pr, co
           {"choices", choices}, {"usage", usage_of(pr, samples)}};
 }
 
-json chat_response(const ResponseContext& ctx, const ParsedRequest& pr, const std::vector<SampleOutput>& samples) {
+json chat_finish_reason(const Result* r, bool called_tools) {
+  if (r && called_tools && r->finish.kind == FinishKind::kStop) return "tool_calls";
+  return openai_finish_reason(r);
+}
+
+json chat_response(const ResponseContext& ctx, const ParsedRequest& pr, const std::vector<SampleOutput>& samples,
+                   const std::vector<json>& messages, const std::vector<bool>& tool_calls) {
   json choices = json::array();
   for (size_t i = 0; i < samples.size(); ++i) {
     const Result& r = *samples[i].result;
     json lp = pr.logprobs ? chat_logprobs_json(r.output_logprobs, ctx.token_text) : json(nullptr);
     choices.push_back({{"index", i},
-                       {"message", {{"role", "assistant"}, {"content", r.text}}},
+                       {"message", messages.at(i)},
                        {"logprobs", lp},
-                       {"finish_reason", openai_finish_reason(&r)}});
+                       {"finish_reason", chat_finish_reason(&r, tool_calls.at(i))}});
   }
   return {{"id", ctx.id}, {"object", "chat.completion"}, {"created", ctx.created}, {"model", ctx.model},
           {"choices", choices}, {"usage", usage_of(pr, samples)}};
@@ -169,6 +175,14 @@ json chat_chunk(const ResponseContext& ctx, int index, bool with_role, const std
   if (!delta_text.empty() || with_role) delta["content"] = delta_text;
   json lp = delta_lps ? chat_logprobs_json(*delta_lps, ctx.token_text) : json(nullptr);
   json choice = {{"index", index}, {"delta", delta}, {"logprobs", lp}, {"finish_reason", openai_finish_reason(finished)}};
+  return {{"id", ctx.id}, {"object", "chat.completion.chunk"}, {"created", ctx.created}, {"model", ctx.model},
+          {"choices", json::array({choice})}};
+}
+
+json chat_delta_chunk(const ResponseContext& ctx, int index, const json& delta, const std::vector<TokenLogprob>* delta_lps,
+                      const json& finish_reason) {
+  json lp = delta_lps ? chat_logprobs_json(*delta_lps, ctx.token_text) : json(nullptr);
+  json choice = {{"index", index}, {"delta", delta}, {"logprobs", lp}, {"finish_reason", finish_reason}};
   return {{"id", ctx.id}, {"object", "chat.completion.chunk"}, {"created", ctx.created}, {"model", ctx.model},
           {"choices", json::array({choice})}};
 }

@@ -55,7 +55,12 @@ json usage_json(int64_t prompt_tokens, int64_t completion_tokens, int64_t cached
 // `echo_prefix` (completions echo) holds each prompt's text.
 json completion_response(const ResponseContext& ctx, const ParsedRequest& pr, const std::vector<SampleOutput>& samples,
                          const std::vector<std::string>& echo_prefix);
-json chat_response(const ResponseContext& ctx, const ParsedRequest& pr, const std::vector<SampleOutput>& samples);
+// `messages[i]` is sample i's assistant message (ChatOutput::message); `tool_calls[i]` whether it
+// called tools (finish_reason "tool_calls" instead of "stop").
+json chat_response(const ResponseContext& ctx, const ParsedRequest& pr, const std::vector<SampleOutput>& samples,
+                   const std::vector<json>& messages, const std::vector<bool>& tool_calls);
+// finish_reason of a chat sample: "tool_calls" when it stopped after calling tools.
+json chat_finish_reason(const Result* r, bool called_tools);
 
 // One streamed chunk for choice `index` carrying `delta_text` / `delta_lps`; `finished` gives
 // the finish_reason.
@@ -63,6 +68,9 @@ json completion_chunk(const ResponseContext& ctx, int index, const std::string& 
                       const std::vector<TokenLogprob>* delta_lps, size_t text_offset, const Result* finished);
 json chat_chunk(const ResponseContext& ctx, int index, bool with_role, const std::string& delta_text,
                 const std::vector<TokenLogprob>* delta_lps, const Result* finished);
+// A chat chunk with an arbitrary `delta` object (content, reasoning_content, tool_calls, role).
+json chat_delta_chunk(const ResponseContext& ctx, int index, const json& delta, const std::vector<TokenLogprob>* delta_lps,
+                      const json& finish_reason);
 // The final usage-only chunk (stream_options.include_usage): "choices": [].
 json usage_chunk(const ResponseContext& ctx, const ParsedRequest& pr, const json& usage);
 

@@ -214,7 +214,7 @@ TEST_CASE("responses: completion / chat / generate shapes") {
   ResponseContext ctx{"chatcmpl-1", "model-x", 123, tt};
 
   ParsedRequest pr = parse_chat(chat({{"logprobs", true}, {"top_logprobs", 2}}));
-  json c = chat_response(ctx, pr, {s});
+  json c = chat_response(ctx, pr, {s}, {json{{"role", "assistant"}, {"content", r.text}}}, {false});
   CHECK(c["object"] == "chat.completion");
   CHECK(c["choices"][0]["message"]["role"] == "assistant");
   CHECK(c["choices"][0]["message"]["content"] == "hi there");
