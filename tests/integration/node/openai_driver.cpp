@@ -26,7 +26,12 @@ int main(int argc, char** argv) {
     return 77;
   }
   try {
-    sgl::test::ServerFixture server;
+    // Parsers that leave ordinary text alone (qwen3 needs an opening <think>), so the plain chat
+    // checks see the model's text and the reasoning / tool checks see parsed fields.
+    sgl::test::ServerFixture server([](sgl::server::ServerArgs& a) {
+      a.reasoning_parser = "qwen3";
+      a.tool_call_parser = "qwen25";
+    });
     std::string url = "http://127.0.0.1:" + std::to_string(server.port());
     std::string cmd = "SGL_SERVER_URL='" + url + "' timeout 300 '" + node + "' '" + (dir / "openai_test.mjs").string() + "'";
     int rc = std::system(cmd.c_str());

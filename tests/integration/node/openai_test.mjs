@@ -114,4 +114,75 @@ try {
     throw e;
   }
 }
+// Reasoning and tool calls on known text: a regex (SGLang's extra field) forces the random-weight
+// model to write it; the driver starts the server with --reasoning-parser qwen3 and
+// --tool-call-parser qwen25.
+const escape = (t) => t.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&");
+const forced = (text, extra = {}) => ({
+  model, messages, max_tokens: 300, temperature: 0, regex: escape(text), ...extra,
+});
+const thinking = "<think>Two and two.</think>Four.";
+await check("reasoning_content (qwen3 parser)", async () => {
+  const r = await client.chat.completions.create(forced(thinking));
+  assert.equal(r.choices[0].message.reasoning_content, "Two and two.");
+  assert.equal(r.choices[0].message.content, "Four.");
+  const stream = await client.chat.completions.create(forced(thinking, { stream: true }));
+  let reasoning = "", content = "";
+  for await (const chunk of stream)
+    for (const c of chunk.choices) {
+      reasoning += c.delta?.reasoning_content ?? "";
+      content += c.delta?.content ?? "";
+    }
+  assert.equal(reasoning, "Two and two.");
+  assert.equal(content, "Four.");
+});
+
+const tools = [{
+  type: "function",
+  function: {
+    name: "get_weather", description: "Weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+}];
+const callText = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>';
+await check("tool_calls (qwen25 parser), whole and streamed", async () => {
+  const r = await client.chat.completions.create(forced(callText, { tools }));
+  assert.equal(r.choices[0].finish_reason, "tool_calls");
+  const call = r.choices[0].message.tool_calls[0];
+  assert.equal(call.type, "function");
+  assert.equal(call.function.name, "get_weather");
+  assert.deepEqual(JSON.parse(call.function.arguments), { city: "Oslo" });
+  const stream = await client.chat.completions.create(forced(callText, { tools, stream: true }));
+  const calls = [];
+  let finish = null;
+  for await (const chunk of stream)
+    for (const c of chunk.choices) {
+      for (const tc of c.delta?.tool_calls ?? []) {
+        if (!calls[tc.index]) {
+          assert.ok(tc.id && tc.function?.name, "the first delta of a call carries id and name");
+          calls[tc.index] = { name: tc.function.name, args: "" };
+        }
+        calls[tc.index].args += tc.function?.arguments ?? "";
+      }
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  assert.equal(finish, "tool_calls");
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].name, "get_weather");
+  assert.deepEqual(JSON.parse(calls[0].args), { city: "Oslo" });
+});
+
+await check("tool_choice named (grammar-enforced)", async () => {
+  const r = await client.chat.completions.create({
+    model, messages, max_tokens: 64, temperature: 0,
+    tools: [{ ...tools[0], function: { ...tools[0].function, parameters: {
+      type: "object", properties: { city: { type: "string", maxLength: 6 } }, required: ["city"], additionalProperties: false,
+    } } }],
+    tool_choice: { type: "function", function: { name: "get_weather" } },
+  });
+  assert.equal(r.choices[0].finish_reason, "tool_calls");
+  const call = r.choices[0].message.tool_calls[0];
+  assert.equal(call.function.name, "get_weather");
+  assert.equal(typeof JSON.parse(call.function.arguments).city, "string");
+});
 console.log("all openai client checks passed");
