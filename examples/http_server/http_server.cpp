@@ -18,9 +18,11 @@
 #include "core/support/check.hpp"
 #include "core/support/log.hpp"
 #include "job.hpp"
+#include "job_registry.hpp"
 #include "metrics.hpp"
 #include "request_parser.hpp"
 #include "response_writer.hpp"
+#include "tokenize_api.hpp"
 
 namespace sgl::server {
 
@@ -33,6 +35,7 @@ struct HttpServer::Impl {
   Metrics metrics;
   ParseLimits limits;
   ChatRenderer chat;
+  JobRegistry jobs;  // for /abort_request
   std::string id_prefix;
   std::atomic<uint64_t> serial{0};
   int64_t started = 0;
@@ -199,6 +202,7 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
   const char* prefix = api == Api::kChat ? "chatcmpl-" : api == Api::kCompletions ? "cmpl-" : "";
   std::string rid = pr.prompts.size() == 1 && !pr.prompts[0].rid.empty() ? pr.prompts[0].rid : new_id();
   auto job = std::make_shared<Job>(engine, std::move(pr), rid);  // throws sgl::Error -> 4xx/503
+  jobs.add(rid, job);
   ResponseContext ctx{prefix + rid, args.model_name(), unix_now(), token_text()};
 
   if (!job->request().stream) {
@@ -495,6 +499,46 @@ void HttpServer::Impl::routes() {
   };
   http.Post("/flush_cache", flush);
   http.Get("/flush_cache", flush);
+  // Tokenizer routes (SGLang serves both spellings).
+  for (const char* path : {"/v1/tokenize", "/tokenize"})
+    http.Post(path, [this](const Request& q, Response& r) {
+      guarded(q, r, [&] { send_json(r, 200, tokenize_response(engine, q.body)); });
+    });
+  for (const char* path : {"/v1/detokenize", "/detokenize"})
+    http.Post(path, [this](const Request& q, Response& r) {
+      guarded(q, r, [&] { send_json(r, 200, detokenize_response(engine, q.body)); });
+    });
+  http.Post("/abort_request", [this](const Request& q, Response& r) {
+    guarded(q, r, [&] {
+      AbortRequest a = parse_abort_request(q.body);
+      if (a.abort_all) {
+        int n = jobs.abort_all();
+        SGL_LOG_INFO("abort_request: abort_all ({} in flight)", n);
+      } else if (!jobs.abort(a.rid)) {
+        throw ApiError(404, fmt::format("no request '{}' is running", a.rid), "rid");
+      }
+      r.status = 200;
+      r.set_content("", "application/json");
+      metrics.on_http(200);
+    });
+  });
+  // One entry per data-parallel rank (one here): what a load balancer weighs.
+  auto loads = [this](const Request& q, Response& r) {
+    guarded(q, r, [&] {
+      EngineStats s = engine.stats();
+      const int64_t used = s.kv_pages_used * s.page_size, total = s.kv_pages_total * s.page_size;
+      json l = {{"dp_rank", 0},
+                {"num_reqs", s.running_requests + s.waiting_requests},
+                {"num_running_reqs", s.running_requests},
+                {"num_waiting_reqs", s.waiting_requests},
+                {"num_tokens", used},
+                {"max_total_num_tokens", total},
+                {"token_usage", total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0}};
+      send_json(r, 200, json::array({l}));
+    });
+  };
+  http.Get("/get_loads", loads);
+  http.Get("/get_load", loads);
   http.Get("/v1/models", [this](const Request& q, Response& r) {
     guarded(q, r, [&] {
       json m = {{"id", args.model_name()},

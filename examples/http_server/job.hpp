@@ -3,6 +3,7 @@
 // scheduler thread, so several prompts stream through a single wait without polling handles.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -58,8 +59,9 @@ class Job {
   std::shared_ptr<Queue> queue_;
   std::vector<RequestHandle> handles_;
   std::vector<SampleOutput> samples_;
-  int finished_ = 0;
-  bool cancelled_ = false;
+  // Atomic: /abort_request reads and cancels from another handler thread.
+  std::atomic<int> finished_{0};
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace sgl::server

@@ -224,6 +224,7 @@ ParsedRequest parse_completions(const std::string& body, const ParseLimits& lim)
   } else {
     bad_field("prompt", "prompt must be a string, an array of strings, or an array of token ids");
   }
+  if (auto rid = get_string(j, "rid", "rid", 256); rid && out.prompts.size() == 1) out.prompts[0].rid = *rid;
   return out;
 }
 
@@ -276,6 +277,7 @@ ParsedRequest parse_chat(const std::string& body, const ParseLimits& lim) {
   if (msgs->size() > lim.max_messages) bad_field("messages", fmt::format("messages has more than {} entries", lim.max_messages));
   Request r;
   out.chat_messages = parse_chat_messages(*msgs, r.messages);
+  r.rid = get_string(j, "rid", "rid", 256).value_or("");  // SGLang's extra: the id /abort_request takes
   r.sampling = sp;
   out.prompts.push_back(std::move(r));
   return out;
