@@ -66,8 +66,23 @@ void read_openai_sampling(const json& j, const ParseLimits& lim, SamplingParams&
   }
   if (auto v = get_string(j, "model", "model", 4096)) out.model = *v;
   if (const json* lb = field(j, "logit_bias")) {
-    if (!lb->is_object()) bad_field("logit_bias", "logit_bias must be an object");
-    if (!lb->empty()) bad_field("logit_bias", "logit_bias is not supported by this server");
+    if (!lb->is_object()) bad_field("logit_bias", "logit_bias must be an object of token id -> bias");
+    if (lb->size() > 1024) bad_field("logit_bias", "logit_bias has more than 1024 entries");
+    for (const auto& [k, v] : lb->items()) {
+      int64_t id = -1;
+      size_t used = 0;
+      try {
+        id = std::stoll(k, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != k.size() || k.empty() || id < 0 || id > INT32_MAX)
+        bad_field("logit_bias", fmt::format("logit_bias keys must be token ids (got '{}')", k));
+      if (!v.is_number()) bad_field("logit_bias", fmt::format("logit_bias[{}] must be a number", k));
+      double b = v.get<double>();
+      if (!(b >= -100.0 && b <= 100.0)) bad_field("logit_bias", fmt::format("logit_bias[{}] must be in [-100, 100]", k));
+      sp.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(b));
+    }
   }
   if (auto v = get_int(j, "best_of", "best_of", 1, lim.max_n); v && *v != sp.n)
     bad_field("best_of", "best_of other than n is not supported");

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sgl {
@@ -29,6 +30,9 @@ struct SamplingParams {
   bool no_stop_trim = false;            // keep the matched stop string in the output text
   bool return_logprob = false;
   int top_logprobs_num = 0;
+  // OpenAI's logit_bias: (token id, bias in [-100, 100]) added to the logit before penalties and
+  // sampling; -100 in effect bans a token, +100 all but forces it.
+  std::vector<std::pair<int32_t, float>> logit_bias;
   // Constrained decoding sources (at most one). Stored here; compiled by the grammar module.
   std::string regex;
   std::string json_schema;

@@ -144,6 +144,9 @@ RequestHandle Engine::submit(Request req) {
   }
   if (!sp.stop.empty() && !m.text)
     SGL_THROW(Status::kUnsupported, "stop strings need a tokenizer, and this model/build has none; use stop_token_ids");
+  for (const auto& [t, b] : sp.logit_bias)
+    if (t >= m.model->config.n_vocab)
+      SGL_THROW(Status::kInvalidArgument, "logit_bias: token {} is outside the vocabulary [0, {})", t, m.model->config.n_vocab);
   for (int32_t t : sp.stop_token_ids)
     if (t >= m.model->config.n_vocab)
       SGL_THROW(Status::kInvalidArgument, "stop_token_ids: {} is outside the vocabulary [0, {})", t, m.model->config.n_vocab);
@@ -188,6 +191,7 @@ RequestHandle Engine::submit(Request req) {
     so.presence_penalty = sp.presence_penalty;
     so.repetition_penalty = sp.repetition_penalty;
     so.min_new_tokens = sp.min_new_tokens;
+    so.logit_bias = sp.logit_bias;
     if (!sp.ignore_eos) so.eos_ids = m.eos_ids;
     so.eos_ids.insert(so.eos_ids.end(), sp.stop_token_ids.begin(), sp.stop_token_ids.end());
     so.seed = (sp.seed ? *sp.seed : derive_seed(m.config.random_seed, rid)) + static_cast<uint64_t>(i);

@@ -118,3 +118,20 @@ TEST_CASE("usage.prompt_tokens_details.cached_tokens is always present, and coun
   REQUIRE(st == 200);
   CHECK(chat["usage"]["prompt_tokens_details"]["cached_tokens"].is_number_integer());
 }
+
+TEST_CASE("logit_bias +100 makes greedy decoding pick that token; out-of-vocabulary ids are 400") {
+  auto c = srv().client();
+  int st = 0;
+  const int32_t tok = 100;
+  const std::string piece = srv().engine().detokenize({tok}, false);
+  json r = post_json(*c, "/v1/chat/completions",
+                     {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 4}, {"temperature", 0},
+                      {"ignore_eos", true}, {"logprobs", true}, {"logit_bias", {{std::to_string(tok), 100}}}},
+                     &st);
+  REQUIRE(st == 200);
+  const json& content = r["choices"][0]["logprobs"]["content"];
+  REQUIRE(content.size() == 4);
+  for (const auto& t : content) CHECK(t["token"] == piece);
+  post_json(*c, "/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}, {"logit_bias", {{"999999", 1}}}}, &st);
+  CHECK(st == 400);
+}

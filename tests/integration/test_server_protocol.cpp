@@ -123,7 +123,10 @@ TEST_CASE("chat: malformed inputs are 400s naming the field") {
                      400, "schema is required") == "response_format.json_schema.schema");
   expect_error([] { parse_chat(chat({{"regex", "a"}, {"ebnf", "root ::= \"a\""}})); }, 400, "at most one");
   expect_error([] { parse_chat(chat({{"tools", json::array({{{"type", "function"}}})}})); }, 400, "tools[0].function is required");
-  expect_error([] { parse_chat(chat({{"logit_bias", {{"1", 5}}}})); }, 400, "logit_bias");
+  expect_error([] { parse_chat(chat({{"logit_bias", {{"x", 5}}}})); }, 400, "logit_bias keys must be token ids");
+  expect_error([] { parse_chat(chat({{"logit_bias", {{"3", 101}}}})); }, 400, "[-100, 100]");
+  CHECK(parse_chat(chat({{"logit_bias", {{"3", -100}, {"7", 2.5}}}})).prompts[0].sampling.logit_bias ==
+        std::vector<std::pair<int32_t, float>>{{3, -100.0f}, {7, 2.5f}});
   // 10,000 stop strings are capped with a clear message.
   json many = json::array();
   for (int i = 0; i < 10000; ++i) many.push_back("s" + std::to_string(i));

@@ -25,6 +25,7 @@ struct SamplingOptions {
   uint64_t seed = 0;
   int top_logprobs_num = 0;
   bool return_logprob = false;
+  std::vector<std::pair<int32_t, float>> logit_bias;  // added to the logits first (OpenAI logit_bias)
 };
 
 struct SampleResult {

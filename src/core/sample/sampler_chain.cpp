@@ -66,6 +66,8 @@ void run_chain(std::span<const SamplerStage> chain, SampleContext& ctx) {
 void stage_penalties(SampleContext& c) {
   const auto& o = c.st->options();
   const int64_t V = c.n_vocab;
+  for (const auto& [tok, b] : o.logit_bias)
+    if (tok >= 0 && tok < V) c.logits[tok] += b;
   // SGLang: logits -= frequency_penalty * count + presence_penalty * (count > 0), generated
   // tokens only.
   if (o.frequency_penalty != 0.0f || o.presence_penalty != 0.0f) {

@@ -36,6 +36,10 @@ void SamplingParams::validate() const {
   for (size_t i = 0; i < stop.size(); ++i)
     SGL_REQUIRE_FIELD(!stop[i].empty(), "stop[{}] must not be empty", i);
   for (int32_t t : stop_token_ids) SGL_REQUIRE_FIELD(t >= 0, "stop_token_ids must be >= 0 (got {})", t);
+  for (const auto& [t, b] : logit_bias) {
+    SGL_REQUIRE_FIELD(t >= 0, "logit_bias token ids must be >= 0 (got {})", t);
+    SGL_REQUIRE_FIELD(std::isfinite(b) && b >= -100.0f && b <= 100.0f, "logit_bias values must be in [-100, 100] (got {})", b);
+  }
   int grammars = !regex.empty() + !json_schema.empty() + !ebnf.empty();
   SGL_REQUIRE_FIELD(grammars <= 1, "only one of regex, json_schema and ebnf may be set (got {})", grammars);
 }
