@@ -135,3 +135,32 @@ TEST_CASE("logit_bias +100 makes greedy decoding pick that token; out-of-vocabul
   post_json(*c, "/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}, {"logit_bias", {{"999999", 1}}}}, &st);
   CHECK(st == 400);
 }
+
+TEST_CASE("JSON schema formats are enforced; keywords the grammar cannot enforce are a 400 naming them") {
+  auto c = srv().client();
+  int st = 0;
+  for (const char* f : {"ipv6", "hostname", "email", "date-time"}) {
+    CAPTURE(f);
+    json schema = {{"type", "object"}, {"properties", {{"v", {{"type", "string"}, {"format", f}}}}},
+                   {"required", {"v"}}, {"additionalProperties", false}};
+    json r = post_json(*c, "/v1/chat/completions",
+                       {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_tokens", 120}, {"temperature", 0},
+                        {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "s"}, {"schema", schema}}}}}},
+                       &st);
+    REQUIRE(st == 200);
+    if (r["choices"][0]["finish_reason"] == "stop") {
+      json v = json::parse(r["choices"][0]["message"]["content"].get<std::string>());
+      CHECK(v["v"].is_string());
+    }
+  }
+  for (auto [schema, kw] : std::vector<std::pair<json, std::string>>{
+           {{{"type", "string"}, {"format", "idn-email"}}, "format"},
+           {{{"not", {{"type", "string"}}}}, "not"},
+           {{{"type", "array"}, {"uniqueItems", true}}, "uniqueItems"}}) {
+    CAPTURE(kw);
+    json e = post_json(*c, "/generate",
+                       {{"text", "x"}, {"sampling_params", {{"max_new_tokens", 4}, {"json_schema", schema.dump()}}}}, &st);
+    CHECK(st == 400);
+    CHECK(e["error"]["message"].get<std::string>().find("'" + kw + "'") != std::string::npos);
+  }
+}

@@ -7,10 +7,12 @@
 // if/then/else, min/maxProperties, dependencies, local $ref.
 #pragma once
 
+#include <cctype>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
+#include <vector>
 
 namespace sgl::test {
 
@@ -55,7 +57,47 @@ class SchemaValidator {
     if (f == "uuid") return full(R"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})", s);
     if (f == "uri") return full(R"([a-zA-Z][a-zA-Z0-9+.\-]*:[^\s]*)", s);
     if (f == "ipv4") return full(R"(((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))", s);
+    if (f == "ipv6") return ipv6_ok(s);
+    if (f == "hostname") return hostname_ok(s);
     return true;  // other formats are annotations here
+  }
+  // Checked by parsing rather than by a regex, so the test does not reuse the grammar's regex.
+  static bool hex_group(const std::string& g) {
+    if (g.empty() || g.size() > 4) return false;
+    for (char c : g)
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    return true;
+  }
+  static std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    size_t b = 0;
+    for (size_t i = 0; i <= s.size(); ++i)
+      if (i == s.size() || s[i] == sep) out.push_back(s.substr(b, i - b)), b = i + 1;
+    return out;
+  }
+  static bool ipv6_ok(const std::string& s) {
+    size_t dc = s.find("::");
+    if (dc != std::string::npos && s.find("::", dc + 1) != std::string::npos) return false;
+    auto groups_ok = [](const std::string& part, size_t& n) {
+      if (part.empty()) return true;
+      for (const auto& g : split(part, ':')) {
+        if (!hex_group(g)) return false;
+        ++n;
+      }
+      return true;
+    };
+    size_t n = 0;
+    if (dc == std::string::npos) return groups_ok(s, n) && n == 8;
+    return groups_ok(s.substr(0, dc), n) && groups_ok(s.substr(dc + 2), n) && n <= 7;
+  }
+  static bool hostname_ok(const std::string& s) {
+    if (s.empty() || s.size() > 253) return false;
+    for (const auto& label : split(s, '.')) {
+      if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+      for (char c : label)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    return true;
   }
 
   const json* resolve(const std::string& ref) const {

@@ -143,7 +143,15 @@ TEST_CASE("json schema: strings, patterns, formats") {
   CHECK_FALSE(accepts(R"({"type":"string","format":"ipv4"})", "\"192.168.0.256\""));
   CHECK(accepts(R"({"type":"string","format":"email"})", "\"a.b@example.com\""));
   CHECK(accepts(R"({"type":"string","format":"uri"})", "\"https://example.com/a/b?x=1\""));
-  for (const char* f : {"date", "time", "date-time", "email", "uuid", "uri", "ipv4"})
+  CHECK(accepts(R"({"type":"string","format":"ipv6"})", "\"2001:db8::ff00:42:8329\""));
+  CHECK(accepts(R"({"type":"string","format":"ipv6"})", "\"::1\""));
+  CHECK(accepts(R"({"type":"string","format":"ipv6"})", "\"fe80:0:0:0:200:f8ff:fe21:67cf\""));
+  CHECK_FALSE(accepts(R"({"type":"string","format":"ipv6"})", "\"1::2::3\""));
+  CHECK_FALSE(accepts(R"({"type":"string","format":"ipv6"})", "\"12345::\""));
+  CHECK(accepts(R"({"type":"string","format":"hostname"})", "\"api.example-1.com\""));
+  CHECK_FALSE(accepts(R"({"type":"string","format":"hostname"})", "\"-bad.example\""));
+  CHECK_FALSE(accepts(R"({"type":"string","format":"hostname"})", "\"a..b\""));
+  for (const char* f : {"date", "time", "date-time", "email", "uuid", "uri", "ipv4", "ipv6", "hostname"})
     generations_validate(std::string(R"({"type":"string","format":")") + f + "\"}", 2);
   generations_validate(len);
   generations_validate(pat, 2);
