@@ -37,6 +37,27 @@ void check_one_grammar(const SamplingParams& sp, const std::string& where) {
   if (k > 1) bad_field(where, "at most one of regex, json_schema, ebnf and response_format may be given");
 }
 
+// OpenAI's logit_bias object {"token id": bias}: keys are decimal ids, biases in [-100, 100].
+void read_logit_bias(const json& lb, const std::string& path, SamplingParams& sp) {
+  if (!lb.is_object()) bad_field(path, path + " must be an object of token id -> bias");
+  if (lb.size() > 1024) bad_field(path, path + " has more than 1024 entries");
+  for (const auto& [k, v] : lb.items()) {
+    int64_t id = -1;
+    size_t used = 0;
+    try {
+      id = std::stoll(k, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != k.size() || k.empty() || id < 0 || id > INT32_MAX)
+      bad_field(path, fmt::format("{} keys must be token ids (got '{}')", path, k));
+    if (!v.is_number()) bad_field(path, fmt::format("{}[{}] must be a number", path, k));
+    double b = v.get<double>();
+    if (!(b >= -100.0 && b <= 100.0)) bad_field(path, fmt::format("{}[{}] must be in [-100, 100]", path, k));
+    sp.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(b));
+  }
+}
+
 // Fields shared by /v1/completions and /v1/chat/completions, including SGLang's extras.
 void read_openai_sampling(const json& j, const ParseLimits& lim, SamplingParams& sp, ParsedRequest& out) {
   if (auto v = get_number(j, "temperature", "temperature", 0.0, 100.0)) sp.temperature = static_cast<float>(*v);
@@ -65,25 +86,7 @@ void read_openai_sampling(const json& j, const ParseLimits& lim, SamplingParams&
     if (auto v = get_bool(*so, "include_usage", "stream_options.include_usage")) out.include_usage = *v;
   }
   if (auto v = get_string(j, "model", "model", 4096)) out.model = *v;
-  if (const json* lb = field(j, "logit_bias")) {
-    if (!lb->is_object()) bad_field("logit_bias", "logit_bias must be an object of token id -> bias");
-    if (lb->size() > 1024) bad_field("logit_bias", "logit_bias has more than 1024 entries");
-    for (const auto& [k, v] : lb->items()) {
-      int64_t id = -1;
-      size_t used = 0;
-      try {
-        id = std::stoll(k, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != k.size() || k.empty() || id < 0 || id > INT32_MAX)
-        bad_field("logit_bias", fmt::format("logit_bias keys must be token ids (got '{}')", k));
-      if (!v.is_number()) bad_field("logit_bias", fmt::format("logit_bias[{}] must be a number", k));
-      double b = v.get<double>();
-      if (!(b >= -100.0 && b <= 100.0)) bad_field("logit_bias", fmt::format("logit_bias[{}] must be in [-100, 100]", k));
-      sp.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(b));
-    }
-  }
+  if (const json* lb = field(j, "logit_bias")) read_logit_bias(*lb, "logit_bias", sp);
   if (auto v = get_int(j, "best_of", "best_of", 1, lim.max_n); v && *v != sp.n)
     bad_field("best_of", "best_of other than n is not supported");
   out.n = sp.n;
@@ -105,8 +108,9 @@ ParsedRequest parse_generate(const std::string& body, const ParseLimits& lim) {
     reject_unknown(s, {"max_new_tokens", "min_new_tokens", "stop", "stop_token_ids", "temperature", "top_p", "top_k",
                        "min_p", "frequency_penalty", "presence_penalty", "repetition_penalty", "ignore_eos",
                        "skip_special_tokens", "spaces_between_special_tokens", "n", "seed", "sampling_seed",
-                       "no_stop_trim", "regex", "json_schema", "ebnf"},
+                       "no_stop_trim", "regex", "json_schema", "ebnf", "logit_bias"},
                    "sampling_params");
+    if (const json* lb = field(s, "logit_bias")) read_logit_bias(*lb, "sampling_params.logit_bias", sp);
     auto path = [](const char* k) { return std::string("sampling_params.") + k; };
     if (auto v = get_int(s, "max_new_tokens", path("max_new_tokens"), 0, lim.max_new_tokens)) sp.max_new_tokens = static_cast<int>(*v);
     if (auto v = get_int(s, "min_new_tokens", path("min_new_tokens"), 0, lim.max_new_tokens)) sp.min_new_tokens = static_cast<int>(*v);

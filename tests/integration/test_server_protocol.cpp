@@ -125,6 +125,10 @@ TEST_CASE("chat: malformed inputs are 400s naming the field") {
   expect_error([] { parse_chat(chat({{"tools", json::array({{{"type", "function"}}})}})); }, 400, "tools[0].function is required");
   expect_error([] { parse_chat(chat({{"logit_bias", {{"x", 5}}}})); }, 400, "logit_bias keys must be token ids");
   expect_error([] { parse_chat(chat({{"logit_bias", {{"3", 101}}}})); }, 400, "[-100, 100]");
+  CHECK(parse_generate(R"({"text":"a","sampling_params":{"logit_bias":{"4":1.5}}})").prompts[0].sampling.logit_bias ==
+        std::vector<std::pair<int32_t, float>>{{4, 1.5f}});
+  expect_error([] { parse_generate(R"({"text":"a","sampling_params":{"logit_bias":{"4":"x"}}})"); }, 400,
+               "sampling_params.logit_bias[4] must be a number");
   CHECK(parse_chat(chat({{"logit_bias", {{"3", -100}, {"7", 2.5}}}})).prompts[0].sampling.logit_bias ==
         std::vector<std::pair<int32_t, float>>{{3, -100.0f}, {7, 2.5f}});
   // 10,000 stop strings are capped with a clear message.
