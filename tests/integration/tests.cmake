@@ -31,3 +31,11 @@ if(TARGET sgl-server AND TARGET sgl-bench-serving)
   set_tests_properties(test_reference_cmdlines PROPERTIES LABELS integration TIMEOUT 700 SKIP_RETURN_CODE 77
     RESOURCE_LOCK port5000)
 endif()
+
+# examples/program: an SGLang-style program (fork, select, regex gen) on the C++ API.
+if(TARGET sgl-program AND TARGET sgl-mkmodel)
+  add_test(NAME test_program_example
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/program_example.sh $<TARGET_FILE:sgl-program>
+                   $<TARGET_FILE:sgl-mkmodel> ${CMAKE_CURRENT_BINARY_DIR}/tmp/program_example)
+  set_tests_properties(test_program_example PROPERTIES LABELS integration TIMEOUT 180 SKIP_RETURN_CODE 77)
+endif()
