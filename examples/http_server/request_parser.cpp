@@ -147,9 +147,9 @@ ParsedRequest parse_generate(const std::string& body, const ParseLimits& lim) {
   if (auto v = get_bool(j, "return_logprob", "return_logprob")) out.logprobs = *v;
   if (auto v = get_int(j, "top_logprobs_num", "top_logprobs_num", 0, lim.max_top_logprobs)) out.top_logprobs = static_cast<int>(*v);
   if (auto v = get_bool(j, "return_text_in_logprobs", "return_text_in_logprobs")) out.text_in_logprobs = *v;
-  if (auto v = get_int(j, "logprob_start_len", "logprob_start_len", -1, INT32_MAX); v && *v != -1 && out.logprobs)
-    bad_field("logprob_start_len",
-              "input-token logprobs are not computed by this server; logprob_start_len must be -1 (output logprobs only)");
+  // SGLang's prompt logprobs: meta_info.input_token_logprobs from this position on.
+  if (auto v = get_int(j, "logprob_start_len", "logprob_start_len", -1, INT32_MAX); v && out.logprobs)
+    sp.logprob_start_len = *v;
   std::string rid = get_string(j, "rid", "rid", 256).value_or("");
   if (auto v = get_string(j, "model", "model", 4096)) out.model = *v;
   sp.return_logprob = out.logprobs;

@@ -1,5 +1,7 @@
 #include "response_writer.hpp"
 
+#include <cmath>
+
 namespace sgl::server {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -68,6 +70,22 @@ json generate_json(const SampleOutput& s, const std::string& rid, const ParsedRe
       top.push_back(std::move(t));
     }
     meta["output_token_logprobs"] = std::move(out);
+    if (r && pr.prompts.size() > 0 && pr.prompts[0].sampling.logprob_start_len >= 0) {
+      // [logprob, id, text]; the first prompt token has no logprob (null), as in SGLang.
+      json in = json::array(), in_top = json::array();
+      double sum = 0.0;
+      int64_t counted = 0;
+      for (const auto& lp : r->input_logprobs) {
+        json t = tuple(lp.logprob, lp.token, pr.text_in_logprobs, tt);
+        if (std::isnan(lp.logprob)) t[0] = nullptr;
+        else sum += lp.logprob, ++counted;
+        in.push_back(std::move(t));
+        in_top.push_back(nullptr);
+      }
+      meta["input_token_logprobs"] = std::move(in);
+      if (pr.top_logprobs > 0) meta["input_top_logprobs"] = std::move(in_top);
+      meta["normalized_prompt_logprob"] = counted > 0 ? sum / static_cast<double>(counted) : 0.0;
+    }
     if (pr.top_logprobs > 0) meta["output_top_logprobs"] = std::move(top);
   }
   return {{"text", r ? r->text : s.text}, {"output_ids", r ? r->output_ids : s.ids}, {"meta_info", std::move(meta)}};

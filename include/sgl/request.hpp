@@ -48,6 +48,9 @@ struct TokenLogprob {
 };
 
 struct Result {
+  // SamplingParams::logprob_start_len >= 0: prompt positions [start, prompt_tokens), each the
+  // logprob of that prompt token given the ones before (position 0 has none: logprob is NaN).
+  std::vector<TokenLogprob> input_logprobs;
   std::string rid;
   int index = 0;  // sample index in [0, n)
   std::string text;

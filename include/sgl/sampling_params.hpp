@@ -30,6 +30,9 @@ struct SamplingParams {
   bool no_stop_trim = false;            // keep the matched stop string in the output text
   bool return_logprob = false;
   int top_logprobs_num = 0;
+  // SGLang's logprob_start_len: >= 0 also returns the logprob of every prompt token from this
+  // position on (Result::input_logprobs); the cached prefix is not reused past it. -1 = off.
+  int64_t logprob_start_len = -1;
   // OpenAI's logit_bias: (token id, bias in [-100, 100]) added to the logit before penalties and
   // sampling; -100 in effect bans a token, +100 all but forces it.
   std::vector<std::pair<int32_t, float>> logit_bias;

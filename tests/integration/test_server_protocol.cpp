@@ -183,8 +183,8 @@ TEST_CASE("generate: SGLang native fields") {
                      "sampling_params.max_new_tokens must be >= 0 (got -3)") == "sampling_params.max_new_tokens");
   CHECK(expect_error([] { parse_generate(R"({"text":"a","sampling_params":{"bogus":1}})"); }, 400, "unknown field 'bogus'") ==
         "sampling_params.bogus");
-  CHECK(expect_error([] { parse_generate(R"({"text":"a","return_logprob":true,"logprob_start_len":0})"); }, 400,
-                     "logprob_start_len must be -1") == "logprob_start_len");
+  CHECK(parse_generate(R"({"text":"a","return_logprob":true,"logprob_start_len":3})").prompts[0].sampling.logprob_start_len == 3);
+  CHECK(parse_generate(R"({"text":"a","logprob_start_len":3})").prompts[0].sampling.logprob_start_len == -1);  // no logprobs asked
   expect_error([] { parse_generate(R"({"input_ids":[]})"); }, 400, "non-empty");
   expect_error([] { parse_generate(R"({"input_ids":["a"]})"); }, 400, "input_ids[0] must be an integer");
   expect_error([] { parse_generate(R"({"text":5})"); }, 400, "text must be a string");

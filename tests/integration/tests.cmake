@@ -3,7 +3,7 @@
 # runs when node is installed (tests/integration/node/install.sh fetches the package; without
 # it the test reports "skipped").
 if(TARGET sgl_http_server)
-  foreach(t test_server test_server_protocol test_server_load test_server_chat test_server_extras)
+  foreach(t test_server test_server_protocol test_server_load test_server_chat test_server_extras test_server_frontend)
     if(TARGET ${t})
       target_link_libraries(${t} PRIVATE sgl_http_server)
     endif()

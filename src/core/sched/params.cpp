@@ -35,6 +35,7 @@ void SamplingParams::validate() const {
                     top_logprobs_num);
   for (size_t i = 0; i < stop.size(); ++i)
     SGL_REQUIRE_FIELD(!stop[i].empty(), "stop[{}] must not be empty", i);
+  SGL_REQUIRE_FIELD(logprob_start_len >= -1, "logprob_start_len must be >= -1 (got {})", logprob_start_len);
   for (int32_t t : stop_token_ids) SGL_REQUIRE_FIELD(t >= 0, "stop_token_ids must be >= 0 (got {})", t);
   for (const auto& [t, b] : logit_bias) {
     SGL_REQUIRE_FIELD(t >= 0, "logit_bias token ids must be >= 0 (got {})", t);

@@ -53,6 +53,7 @@ struct SchedRequest {
   std::unique_ptr<SamplerState> sampler;
   std::unique_ptr<TokenMaskProvider> mask;  // optional constrained decoding
   std::vector<TokenLogprob> logprobs;
+  std::vector<TokenLogprob> input_logprobs;  // params.logprob_start_len >= 0
   int64_t forced_tokens = 0;  // output tokens appended by grammar jump-forward (not sampled)
 
   // Text: `text` is the decoded output so far; text_sent bytes and tokens_sent ids went out.

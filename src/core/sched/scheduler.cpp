@@ -3,6 +3,8 @@
 #include "core/sched/scheduler.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include "core/support/check.hpp"
@@ -320,11 +322,20 @@ void Scheduler::run_batch(std::vector<Work>& work) {
   auto t0 = SteadyClock::now();
   batch_.clear();
   int64_t n_prefill = 0, n_decode = 0;
+  // Prompt logprobs (logprob_start_len) need every row of the prefill chunks that cover them.
+  auto all_rows = [](const Work& w) {
+    const SchedRequest& r = *w.req;
+    const int64_t start = r.params.logprob_start_len;
+    return w.prefill && start >= 0 && start < r.prompt_len &&
+           static_cast<int64_t>(r.input_logprobs.size()) < r.prompt_len - start && r.kv_len + w.n_new >= start;
+  };
   for (Work& w : work) {
     SchedRequest& r = *w.req;
     std::span<const int32_t> toks(r.tokens.data() + r.kv_len, static_cast<size_t>(w.n_new));
     batch_.add_sequence(toks, static_cast<int32_t>(r.kv_len), r.pages, page_size_,
-                        w.wants_logits ? ForwardBatch::Logits::kLast : ForwardBatch::Logits::kNone);
+                        all_rows(w)           ? ForwardBatch::Logits::kAll
+                        : w.wants_logits      ? ForwardBatch::Logits::kLast
+                                              : ForwardBatch::Logits::kNone);
     (w.prefill ? n_prefill : n_decode) += w.n_new;
   }
   logits_.resize(batch_.logit_rows.size() * static_cast<size_t>(n_vocab_));
@@ -333,6 +344,25 @@ void Scheduler::run_batch(std::vector<Work>& work) {
   size_t row = 0;
   for (Work& w : work) {
     SchedRequest& r = *w.req;
+    if (all_rows(w)) {
+      // Row j predicts prompt token kv_len + j + 1; record the ones from logprob_start_len on,
+      // in order (a retracted request recomputing its prompt records nothing twice).
+      const int64_t start = r.params.logprob_start_len;
+      for (int64_t j = 0; j < w.n_new; ++j) {
+        const int64_t next = r.kv_len + j + 1;
+        if (next >= r.prompt_len || next < start || next < 1) continue;
+        if (static_cast<int64_t>(r.input_logprobs.size()) != next - start) continue;
+        const float* lg = logits_.data() + (row + static_cast<size_t>(j)) * n_vocab_;
+        float mx = -std::numeric_limits<float>::infinity();
+        for (int64_t v = 0; v < n_vocab_; ++v) mx = std::max(mx, lg[v]);
+        double sum = 0.0;
+        for (int64_t v = 0; v < n_vocab_; ++v) sum += std::exp(static_cast<double>(lg[v] - mx));
+        const int32_t tok = r.tokens[static_cast<size_t>(next)];
+        r.input_logprobs.push_back(
+            TokenLogprob{tok, static_cast<float>(static_cast<double>(lg[tok] - mx) - std::log(sum)), {}});
+      }
+      row += static_cast<size_t>(w.n_new) - (w.wants_logits ? 1 : 0);  // the last row samples, below
+    }
     r.kv_len += w.n_new;
     if (w.prefill) {
       if (w.wants_logits) r.prefill_done = true;

@@ -2,6 +2,7 @@
 // (match + lock at admission, insert + relock after each prefill chunk, insert + unlock at the
 // end), eviction on allocation, and retraction.
 #include <algorithm>
+#include <limits>
 
 #include "core/sched/scheduler.hpp"
 #include "core/support/check.hpp"
@@ -26,8 +27,15 @@ void Scheduler::alloc_pages(SchedRequest& r, int64_t n_new) {
 // token must run to produce logits) and locks it so eviction cannot take it.
 void Scheduler::admit_prefix(SchedRequest& r) {
   SGL_CHECK(r.pages.empty() && r.kv_len == 0 && r.node == RadixCache::kRoot, "request admitted while holding KV");
+  const int64_t start = r.params.logprob_start_len;
+  if (start >= 0 && r.input_logprobs.empty() && start < r.prompt_len) {
+    if (start == 0) r.input_logprobs.push_back(TokenLogprob{r.tokens[0], std::numeric_limits<float>::quiet_NaN(), {}});
+  }
   if (cache_.disabled()) return;
-  auto m = cache_.match_prefix(std::span<const int32_t>(r.tokens.data(), r.tokens.size() - 1));
+  // Prompt logprobs from `start` need the logits of rows start-1...: reuse no cache past them.
+  size_t usable = r.tokens.size() - 1;
+  if (start >= 0 && start < r.prompt_len) usable = std::min<size_t>(usable, static_cast<size_t>(std::max<int64_t>(start - 1, 0)));
+  auto m = cache_.match_prefix(std::span<const int32_t>(r.tokens.data(), usable));
   cache_.lock(m.node);
   r.node = m.node;
   r.pages = std::move(m.pages);

@@ -125,6 +125,7 @@ void Scheduler::emit(SchedRequest& r, bool final) {
     res.time_to_first_token = r.has_first_token ? std::chrono::duration<double>(r.first_token - r.submitted).count() : 0.0;
     res.e2e_latency = std::chrono::duration<double>(now - r.submitted).count();
     res.output_logprobs = r.logprobs;
+    res.input_logprobs = r.input_logprobs;
     c.result = std::move(res);
   } else if (c.token_ids.empty() && c.text.empty()) {
     return;
