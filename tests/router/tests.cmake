@@ -8,3 +8,11 @@ if(TARGET sgl_router)
     set_tests_properties(${t} PROPERTIES LABELS unit TIMEOUT 120)
   endforeach()
 endif()
+
+if(TARGET sgl_router AND TARGET sgl-server)
+  add_executable(test_router_integration ${CMAKE_CURRENT_LIST_DIR}/test_router_integration.cpp)
+  target_link_libraries(test_router_integration PRIVATE sgl_router doctest::doctest)
+  add_test(NAME test_router_integration COMMAND test_router_integration)
+  set_tests_properties(test_router_integration PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77
+    ENVIRONMENT "SGL_SERVER_BIN=$<TARGET_FILE:sgl-server>")
+endif()
