@@ -1,6 +1,8 @@
 // bench_model: prefill and decode speed of the forward pass alone, like llama-bench's pp/tg
 // tests: prefill = one forward call over a P-token prompt; decode = G single-token steps
-// through the KV cache. Prints medians over repetitions.
+// through the KV cache. Prints medians over repetitions, then the decode's weight traffic as a
+// share of the machine's read bandwidth (support/membw.hpp, same thread count), since a decode
+// step streams every matrix once and that bandwidth is its physical limit.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -9,9 +11,23 @@
 
 #include "core/kv/kv_pool.hpp"
 #include "core/model/transformer.hpp"
+#include "support/membw.hpp"
 
 using namespace sgl;
 using Clock = std::chrono::steady_clock;
+
+// Bytes of weights one decode step reads: every matrix once, but only one row of the embedding
+// table (all of it when it doubles as the output projection, i.e. there is no output.weight).
+static size_t decode_weight_bytes(const TensorStore& ts) {
+  const bool tied = ts.find("output.weight") == nullptr;
+  size_t total = 0;
+  for (const TensorRef& t : ts.all()) {
+    if (t.dims.size() < 2) continue;
+    if (t.name == "token_embd.weight" && !tied) total += t.nbytes / static_cast<size_t>(t.dims[1]);
+    else total += t.nbytes;
+  }
+  return total;
+}
 
 static double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -22,6 +38,7 @@ int main(int argc, char** argv) {
   CLI::App app{"sgl forward-pass benchmark (prefill / decode tokens per second)"};
   std::string model_path, device = "cpu", quantization = "none";
   int threads = 2, n_prompt = 512, n_gen = 128, reps = 3;
+  size_t membw_mib = 1024;
   app.add_option("-m,--model", model_path, "GGUF file or HF directory")->required();
   app.add_option("-t,--threads", threads, "threads");
   app.add_option("-p,--n-prompt", n_prompt, "prompt tokens for the prefill test");
@@ -29,6 +46,7 @@ int main(int argc, char** argv) {
   app.add_option("-r,--reps", reps, "repetitions (median is reported)");
   app.add_option("--device", device, "backend");
   app.add_option("--quantization", quantization, "online weight quantization: none, q8_0, q4_0, q4_k, ...");
+  app.add_option("--membw-mib", membw_mib, "buffer for the read-bandwidth reference in MiB (0 = skip it)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -74,6 +92,16 @@ int main(int argc, char** argv) {
     std::printf("| test   | tokens | t/s (median of %d) |\n|--------|--------|------|\n", reps);
     std::printf("| pp%-4d | %6d | %.2f |\n", n_prompt, n_prompt, median(pp));
     std::printf("| tg%-4d | %6d | %.2f |\n", n_gen, n_gen, median(tg));
+    const double wb = static_cast<double>(decode_weight_bytes(*model->tensors));
+    const double decode_gbs = wb * median(tg) / 1e9;
+    std::printf("decode weight traffic: %.1f MB/token x %.2f tok/s = %.1f GB/s\n", wb / 1e6, median(tg), decode_gbs);
+    if (membw_mib > 0 && n_gen > 0) {
+      bench::ReadBuffer buf(membw_mib << 20);
+      uint64_t sink = 0;
+      const auto bw = bench::read_bandwidth(buf, threads, 5, &sink);
+      std::printf("read bandwidth (%d threads, %zu MiB, median of 5): %.1f GB/s -> decode at %.0f%% of it%s\n", threads,
+                  membw_mib, bw.median_gbs, 100.0 * decode_gbs / bw.median_gbs, sink == 1 ? " " : "");
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
