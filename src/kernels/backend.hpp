@@ -47,6 +47,27 @@ struct RopeParams {
   const float* freq_factors = nullptr;  // optional, n_rot/2 values: angle_i /= freq_factors[i]
 };
 
+enum class MoeGating : int { kSoftmax = 1, kSigmoid = 2 };  // GGUF expert_gating_func values
+
+// Expert routing (llama.cpp build_moe_ffn): probs = gating(logits); selection = probs + bias;
+// with groups > 1 only the n_group_used groups with the largest sum of their top-2 selection
+// scores stay eligible; top-k of the selection; weights = the unbiased probs of the chosen
+// experts, renormalised if `norm` (sum clamped to >= 6.103515625e-5), times `scale` unless 0 or 1.
+struct MoeRouting {
+  int n_expert = 0;
+  int n_used = 0;
+  MoeGating gating = MoeGating::kSoftmax;
+  bool norm = false;
+  float scale = 0;
+  int n_group = 0, n_group_used = 0;
+  const float* bias = nullptr;  // n_expert selection biases, or null
+};
+
+// The routed experts of one layer: expert e computes down_e(silu(gate_e x) * up_e x).
+struct MoeExperts {
+  std::span<const WeightView> gate, up, down;
+};
+
 // K and V storage of one layer. Slot s (a token's place in the pool) holds
 // k[s][n_kv_heads][head_dim] and v likewise, in `dtype` (F32, F16 or BF16).
 // Slot s lives on page s / page_size.
@@ -113,6 +134,14 @@ class Backend {
   virtual void add_bias(float* y, const float* bias, int64_t rows, int64_t dim) = 0;
   // out[i] = row ids[i] of the table, dequantized to F32 (out is n × table.cols).
   virtual void embedding(const WeightView& table, const int32_t* ids, int64_t n, float* out) = 0;
+  // Routing of n tokens: logits[n][r.n_expert] -> ids[n][r.n_used], weights[n][r.n_used].
+  virtual void moe_route(const float* logits, int64_t n, const MoeRouting& r, int32_t* ids, float* weights) = 0;
+  // out[t] = Σ_j weights[t][j] · expert ids[t][j] (x[t]) for n tokens of x.cols() = gate[0].cols;
+  // out is overwritten. k = experts per token.
+  virtual void moe_ffn(const float* x, int64_t n, const int32_t* ids, const float* weights, int k,
+                       const MoeExperts& experts, float* out) = 0;
+  // y[r][i] *= sigmoid(g[r]) for `rows` rows of `dim` (qwen2moe's shared-expert gate).
+  virtual void scale_rows_sigmoid(float* y, const float* g, int64_t rows, int64_t dim) = 0;
   // Store K/V rows (k, v: n_tokens × n_kv_heads*head_dim, F32) into their slots.
   virtual void kv_store(const KvLayer& kv, const float* k, const float* v, const int32_t* slots,
                         int64_t n_tokens) = 0;

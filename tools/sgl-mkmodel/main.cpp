@@ -34,10 +34,11 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   int64_t vocab = 0, embd = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = -1, ff = 0, ctx = 0;
   float theta = 0;
-  bool tied = false, llama3 = false;
+  bool tied = false, llama3 = false, fused = false;
+  int64_t experts = 0, experts_used = 0, ff_exp = 0, ff_shexp = -1;
   HfQuantSpec hq;
   std::string hf_quant, twin_out;
-  app.add_option("--arch", arch, "llama, qwen2 or qwen3")->capture_default_str();
+  app.add_option("--arch", arch, "llama, qwen2, qwen3, qwen2moe, qwen3moe or mixtral")->capture_default_str();
   app.add_option("--preset", preset, "tiny, 110m or 1b")->capture_default_str();
   app.add_option("--type", type,
                  "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k..q6_k (K-quants: Q8_0 for rows "
@@ -56,6 +57,11 @@ int main(int argc, char** argv) {
   app.add_option("--ff", ff, "feed-forward length");
   app.add_option("--ctx", ctx, "training context length");
   app.add_option("--rope-theta", theta, "rope frequency base");
+  app.add_option("--experts", experts, "MoE: expert count");
+  app.add_option("--experts-used", experts_used, "MoE: experts per token");
+  app.add_option("--ff-exp", ff_exp, "MoE: expert feed-forward length (Mixtral: --ff)");
+  app.add_option("--ff-shexp", ff_shexp, "qwen2moe: shared expert feed-forward length");
+  app.add_flag("--fused-gate-up", fused, "MoE: write ffn_gate_up_exps instead of ffn_gate_exps + ffn_up_exps");
   app.add_flag("--tied", tied, "tie the output matrix to the token embedding");
   app.add_flag("--llama3-rope", llama3, "llama3 rope scaling (factor 8, low 1, high 4, original context 1024)");
   app.add_option("--hf-quant", hf_quant,
@@ -80,6 +86,12 @@ int main(int argc, char** argv) {
     else if (heads) s.n_head_kv = std::min(s.n_head_kv, heads);
     if (head_dim >= 0) s.head_dim = head_dim;
     if (ff) s.n_ff = ff;
+    if (experts) s.n_expert = experts;
+    if (experts_used) s.n_expert_used = experts_used;
+    if (ff_exp) s.n_ff_exp = ff_exp;
+    else if (ff && arch == "mixtral") s.n_ff_exp = ff;
+    if (ff_shexp >= 0) s.n_ff_shexp = ff_shexp;
+    s.fused_gate_up = fused;
     if (ctx) s.n_ctx = ctx;
     if (theta > 0) s.rope_theta = theta;
     s.tied_embeddings = tied;

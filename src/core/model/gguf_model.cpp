@@ -29,6 +29,45 @@ float get_float(const gguf::GgufFile& f, const std::string& key, float fallback)
   return static_cast<float>(*d);
 }
 
+[[maybe_unused]] bool get_bool(const gguf::GgufFile& f, const std::string& key, bool fallback) {
+  const gguf::Value* v = f.find(key);
+  if (!v) return fallback;
+  if (auto b = v->as_bool()) return *b;
+  SGL_THROW(Status::kParseError, "GGUF '{}': key '{}' must be a boolean", f.path(), key);
+}
+
+// MoE keys as llama.cpp reads them. Mixtral is arch `llama` with `llama.expert_count`; its experts
+// are feed_forward_length wide. qwen2moe/qwen3moe default the expert width to n_ff / used.
+void moe_from_gguf(const gguf::GgufFile& f, ModelConfig& c) {
+  const std::string a = c.arch + ".";
+  MoeConfig& m = c.moe;
+  m.n_expert = get_int(f, a + "expert_count", 0);
+  if (m.n_expert == 0) return;
+  m.n_expert_used = get_int(f, a + "expert_used_count", std::nullopt);
+  if (m.n_expert_used <= 0 || m.n_expert_used > m.n_expert)
+    SGL_THROW(Status::kParseError, "GGUF '{}': '{}expert_used_count' is {}, expected 1..{} ('{}expert_count')",
+              f.path(), a, m.n_expert_used, m.n_expert, a);
+  if (c.arch == "llama") {
+    m.n_ff_exp = c.n_ff;
+    m.norm_weights = true;
+  } else {
+    m.n_ff_exp = get_int(f, a + "expert_feed_forward_length", c.n_ff / m.n_expert_used);
+    m.norm_weights = c.arch == "qwen3moe";  // llama.cpp hard-codes it per architecture
+  }
+  if (c.arch == "qwen2moe") {
+    m.n_ff_shexp = get_int(f, a + "expert_shared_feed_forward_length", c.n_ff);
+    m.shared_gate = true;
+  }
+  m.weights_scale = get_float(f, a + "expert_weights_scale", 0.0f);
+  const int64_t gating = get_int(f, a + "expert_gating_func", 1);
+  if (gating != 1 && gating != 2)
+    SGL_THROW(Status::kUnsupported, "GGUF '{}': '{}expert_gating_func' {} is not supported (1 softmax, 2 sigmoid)",
+              f.path(), a, gating);
+  m.gating = static_cast<kernels::MoeGating>(gating);
+  m.n_group = get_int(f, a + "expert_group_count", 0);
+  m.n_group_used = get_int(f, a + "expert_group_used_count", 0);
+}
+
 }  // namespace
 
 ModelConfig config_from_gguf(const gguf::GgufFile& f) {
@@ -37,7 +76,7 @@ ModelConfig config_from_gguf(const gguf::GgufFile& f) {
   if (!arch) SGL_THROW(Status::kParseError, "GGUF '{}': key 'general.architecture' is missing", f.path());
   c.arch = *arch;
   if (!is_supported_arch(c.arch))
-    SGL_THROW(Status::kUnsupported, "GGUF '{}': architecture '{}' is not supported (supported: llama, qwen2, qwen3)",
+    SGL_THROW(Status::kUnsupported, "GGUF '{}': architecture '{}' is not supported (supported: llama, qwen2, qwen3, qwen2moe, qwen3moe)",
               f.path(), c.arch);
   c.name = f.get_string("general.name").value_or("");
   const std::string a = c.arch + ".";
@@ -74,6 +113,7 @@ ModelConfig config_from_gguf(const gguf::GgufFile& f) {
   c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   c.qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.qk_norm = f.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
+  moe_from_gguf(f, c);
   c.validate();
   return c;
 }

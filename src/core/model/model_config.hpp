@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,24 @@ struct RopeScaling {
   int64_t original_context = 8192;  // llama3: original_max_position_embeddings
 };
 
+// Mixture-of-experts FFN (moe.n_expert > 0): a router picks n_expert_used of n_expert SwiGLU
+// experts per token (llama.cpp build_moe_ffn semantics), optionally plus always-on shared experts.
+struct MoeConfig {
+  int64_t n_expert = 0;       // 0 = dense FFN everywhere
+  int64_t n_expert_used = 0;  // top-k
+  int64_t n_ff_exp = 0;       // one routed expert's hidden size
+  int64_t n_ff_shexp = 0;     // shared expert hidden size (all shared experts fused); 0 = none
+  bool shared_gate = false;   // qwen2moe: shared output times sigmoid(ffn_gate_inp_shexp . x)
+  kernels::MoeGating gating = kernels::MoeGating::kSoftmax;
+  bool norm_weights = false;  // renormalise the k chosen weights to sum 1
+  float weights_scale = 0;    // multiply the weights by this unless 0 or 1
+  int64_t n_group = 0, n_group_used = 0;  // grouped top-k (deepseek); 0/1 = plain top-k
+  int64_t n_leading_dense = 0;            // the first layers keep a dense FFN of n_ff
+  bool probs_bias = false;                // exp_probs_b: selection bias (deepseek v3)
+};
+
 struct ModelConfig {
-  std::string arch;   // "llama", "qwen2", "qwen3"
+  std::string arch;   // "llama", "qwen2", "qwen3", "qwen2moe", "qwen3moe"
   std::string name;   // general.name / _name_or_path, informational
   int64_t n_vocab = 0;
   int64_t n_embd = 0;
@@ -39,10 +56,16 @@ struct ModelConfig {
   bool tied_embeddings = false;
   bool qkv_bias = false;
   bool qk_norm = false;
+  MoeConfig moe;
+
+  bool is_moe_layer(int64_t l) const { return moe.n_expert > 0 && l >= moe.n_leading_dense; }
 
   // Throws sgl::Error(kInvalidArgument) naming the inconsistent field.
   void validate() const;
   std::string summary() const;
+
+ private:
+  void validate_moe(const std::function<void(const std::string&)>& bad) const;
 };
 
 // Architectures this build runs: llama (Llama 2/3, TinyLlama, Mistral w/o sliding window), qwen2, qwen3.

@@ -37,6 +37,56 @@ std::vector<float> vec(const TensorStore& s, const std::string& name, int64_t n)
   return out;
 }
 
+// Expert e of a 3-D tensor {cols, rows_per_expert * parts, n_expert}: `part` selects a block of
+// rows_per_expert rows within the expert's slab (fused gate_up: part 0 = gate, 1 = up).
+std::vector<kernels::WeightView> experts(const TensorRef& t, int64_t cols, int64_t rows, int64_t n_exp, int parts,
+                                         int part) {
+  check_dims(t, {cols, rows * parts, n_exp});
+  if (!kernels::dtype_info(t.dtype).supported)
+    SGL_THROW(Status::kUnsupported, "model tensor '{}' has type {}, which this build does not support", t.name,
+              kernels::dtype_name(t.dtype));
+  const size_t rb = kernels::row_bytes(t.dtype, cols);
+  std::vector<kernels::WeightView> out;
+  for (int64_t e = 0; e < n_exp; ++e) {
+    const auto* base = static_cast<const uint8_t*>(t.data) + (e * parts + part) * rows * rb;
+    out.push_back(kernels::WeightView{base, t.dtype, rows, cols});
+  }
+  return out;
+}
+
+void resolve_moe(const ModelConfig& c, const TensorStore& s, const std::string& p, LayerWeights& L) {
+  const MoeConfig& m = c.moe;
+  const int64_t E = c.n_embd;
+  L.gate_inp = matrix(s, p + "ffn_gate_inp.weight", E, m.n_expert);
+  if (const TensorRef* gu = s.find(p + "ffn_gate_up_exps.weight")) {
+    L.exp_gate = experts(*gu, E, m.n_ff_exp, m.n_expert, 2, 0);
+    L.exp_up = experts(*gu, E, m.n_ff_exp, m.n_expert, 2, 1);
+  } else {
+    L.exp_gate = experts(need(s, p + "ffn_gate_exps.weight"), E, m.n_ff_exp, m.n_expert, 1, 0);
+    L.exp_up = experts(need(s, p + "ffn_up_exps.weight"), E, m.n_ff_exp, m.n_expert, 1, 0);
+  }
+  L.exp_down = experts(need(s, p + "ffn_down_exps.weight"), m.n_ff_exp, E, m.n_expert, 1, 0);
+  if (m.probs_bias) L.exp_probs_b = vec(s, p + "exp_probs_b.bias", m.n_expert);
+  if (m.n_ff_shexp > 0) {
+    auto shared = [&](const char* what, int64_t cols, int64_t rows) {
+      const std::string name = p + what;
+      if (!s.find(name))
+        SGL_THROW(Status::kParseError, "model tensor '{}' is missing (the config has a shared expert of width {})", name,
+                  m.n_ff_shexp);
+      return matrix(s, name, cols, rows);
+    };
+    L.sh_gate = shared("ffn_gate_shexp.weight", E, m.n_ff_shexp);
+    L.sh_up = shared("ffn_up_shexp.weight", E, m.n_ff_shexp);
+    L.sh_down = shared("ffn_down_shexp.weight", m.n_ff_shexp, E);
+  }
+  if (m.shared_gate) {
+    const std::string name = p + "ffn_gate_inp_shexp.weight";
+    const TensorRef& t = need(s, name);
+    check_dims(t, {E});
+    L.sh_gate_inp = kernels::WeightView{t.data, t.dtype, 1, E};
+  }
+}
+
 }  // namespace
 
 ModelWeights resolve_weights(const ModelConfig& c, const TensorStore& s) {
@@ -70,9 +120,13 @@ ModelWeights resolve_weights(const ModelConfig& c, const TensorStore& s) {
       L.q_norm = vec(s, p + "attn_q_norm.weight", c.head_dim);
       L.k_norm = vec(s, p + "attn_k_norm.weight", c.head_dim);
     }
-    L.w_gate = matrix(s, p + "ffn_gate.weight", E, c.n_ff);
-    L.w_up = matrix(s, p + "ffn_up.weight", E, c.n_ff);
-    L.w_down = matrix(s, p + "ffn_down.weight", c.n_ff, E);
+    if (c.is_moe_layer(l)) {
+      resolve_moe(c, s, p, L);
+    } else {
+      L.w_gate = matrix(s, p + "ffn_gate.weight", E, c.n_ff);
+      L.w_up = matrix(s, p + "ffn_up.weight", E, c.n_ff);
+      L.w_down = matrix(s, p + "ffn_down.weight", c.n_ff, E);
+    }
     w.layers.push_back(std::move(L));
   }
   return w;

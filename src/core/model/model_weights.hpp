@@ -17,7 +17,18 @@ struct LayerWeights {
   std::vector<float> bq, bk, bv;          // qwen2, llama attention_bias (empty otherwise)
   std::vector<float> bo;                  // output-projection bias where the model has one
   std::vector<float> q_norm, k_norm;      // qwen3 (empty otherwise)
-  kernels::WeightView w_gate, w_up, w_down;
+  kernels::WeightView w_gate, w_up, w_down;  // dense FFN layers
+
+  // MoE layers (ModelConfig::is_moe_layer): the router, one view per expert into the 3-D
+  // expert tensors (a fused ffn_gate_up_exps gives gate and up views of the same slab), and
+  // the shared expert where the model has one.
+  kernels::WeightView gate_inp;
+  std::vector<kernels::WeightView> exp_gate, exp_up, exp_down;
+  std::vector<float> exp_probs_b;
+  kernels::WeightView sh_gate, sh_up, sh_down;
+  kernels::WeightView sh_gate_inp;  // qwen2moe: 1 × n_embd
+
+  kernels::MoeExperts experts() const { return {exp_gate, exp_up, exp_down}; }
 };
 
 struct ModelWeights {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <filesystem>
 #include <fstream>
 
@@ -101,6 +102,10 @@ std::vector<float> tensor_values(const SyntheticSpec& s, const ModelConfig& c, c
     size_t k = std::strlen(suffix);
     return nm.size() >= k && nm.compare(nm.size() - k, k, suffix) == 0;
   };
+  if (ends("ffn_gate_inp_shexp.weight")) {  // a gate vector: a spread sigmoid argument, not a norm
+    for (float& x : v) x = exact_in_halves(static_cast<float>(rng.normal() / std::sqrt(static_cast<double>(n))));
+    return v;
+  }
   if (!t.is_matrix) {
     bool bias = ends(".bias");
     for (float& x : v) x = exact_in_halves(bias ? 0.1f * rng.normal() : 1.0f + 0.1f * rng.normal());
@@ -115,7 +120,7 @@ std::vector<float> tensor_values(const SyntheticSpec& s, const ModelConfig& c, c
     sigma = 1.0;
   else if (ends("attn_output.weight"))
     sigma = residual / std::sqrt(fan_in);
-  else if (ends("ffn_down.weight"))
+  else if (ends("ffn_down.weight") || ends("ffn_down_exps.weight") || ends("ffn_down_shexp.weight"))
     sigma = 1.5 * residual / std::sqrt(fan_in);
   else
     sigma = 1.0 / std::sqrt(fan_in);
@@ -167,8 +172,11 @@ void write_text(const std::filesystem::path& p, const std::string& text) {
 
 }  // namespace
 
-SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arch) {
+SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arch_in) {
   SyntheticSpec s;
+  // Mixtral is a llama GGUF with experts; every other name is the GGUF architecture.
+  const bool mixtral = arch_in == "mixtral";
+  const std::string arch = mixtral ? "llama" : arch_in;
   s.arch = arch;
   if (preset == "tiny") {
     // defaults
@@ -179,14 +187,35 @@ SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arc
   } else {
     SGL_THROW(Status::kInvalidArgument, "unknown synthetic model preset '{}' (tiny, 110m, 1b)", preset);
   }
-  s.name = "sgl-synthetic-" + arch + "-" + preset;
+  if (mixtral || arch == "qwen2moe" || arch == "qwen3moe") {
+    s.n_expert = 8;
+    s.n_expert_used = 2;
+    s.n_ff_exp = mixtral ? s.n_ff : (preset == "tiny" ? 32 : s.n_ff / 4);
+    if (arch == "qwen2moe") s.n_ff_shexp = 2 * s.n_ff_exp;
+  }
+  s.name = "sgl-synthetic-" + arch_in + "-" + preset;
   validate_synthetic_spec(s);
   return s;
 }
 
 void validate_synthetic_spec(const SyntheticSpec& s) {
   auto bad = [](const std::string& what) { SGL_THROW(Status::kInvalidArgument, "synthetic model: {}", what); };
-  if (!is_supported_arch(s.arch)) bad(fmt::format("architecture '{}' is not one of llama, qwen2, qwen3", s.arch));
+  if (!is_supported_arch(s.arch))
+    bad(fmt::format("architecture '{}' is not one of llama, mixtral, qwen2, qwen3, qwen2moe, qwen3moe", s.arch));
+  const bool moe_arch = s.arch == "qwen2moe" || s.arch == "qwen3moe";
+  if (moe_arch && s.n_expert <= 0) bad(fmt::format("architecture {} needs experts (n_expert > 0)", s.arch));
+  if (s.n_expert > 0) {
+    if (s.arch != "llama" && !moe_arch) bad(fmt::format("architecture {} has no MoE variant", s.arch));
+    if (s.n_expert > 256 || s.n_expert_used <= 0 || s.n_expert_used > s.n_expert)
+      bad(fmt::format("{} experts used of {} (need 0 < used <= experts <= 256)", s.n_expert_used, s.n_expert));
+    if (s.arch == "llama" && s.n_ff_exp != s.n_ff)
+      bad(fmt::format("Mixtral experts are feed_forward_length wide ({}), not {}", s.n_ff, s.n_ff_exp));
+    if (s.n_ff_exp <= 0 || s.n_ff_exp > 262144) bad(fmt::format("expert ff length {} must be in 1..262144", s.n_ff_exp));
+    if ((s.arch == "qwen2moe") != (s.n_ff_shexp > 0))
+      bad("a shared expert (n_ff_shexp > 0) is written for qwen2moe and only there");
+  } else if (s.fused_gate_up) {
+    bad("fused_gate_up needs experts");
+  }
   if (s.n_vocab < synthetic_vocab_min() || s.n_vocab > 1'000'000)
     bad(fmt::format("vocabulary size {} must be in {}..1000000 (the embedded tokenizer needs that many)", s.n_vocab,
                     synthetic_vocab_min()));
@@ -206,7 +235,8 @@ void validate_synthetic_spec(const SyntheticSpec& s) {
     bad(fmt::format("weight type {} is not one of F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K", info.name));
   // K-quant matrices with other row lengths fall back to Q8_0 (matrix_type), which needs 32.
   const int64_t need = std::min<int64_t>(info.block_elems, 32);
-  for (int64_t row : {s.n_embd, s.n_ff, s.n_head * hd})
+  for (int64_t row : {s.n_embd, s.n_ff, s.n_head * hd, s.n_expert > 0 ? s.n_ff_exp : s.n_ff,
+                      s.n_ff_shexp > 0 ? s.n_ff_shexp : s.n_ff})
     if (row % need != 0)
       bad(fmt::format("{} weights need row lengths divisible by {}, but one is {}", info.name, need, row));
   if (s.llama3_rope && (s.arch != "llama" || !(s.llama3_factor > 0) ||
@@ -233,8 +263,16 @@ ModelConfig synthetic_config(const SyntheticSpec& s) {
   c.rope_style = s.arch == "llama" ? kernels::RopeStyle::kNorm : kernels::RopeStyle::kNeox;
   c.rms_eps = s.rms_eps;
   c.tied_embeddings = s.tied_embeddings;
-  c.qkv_bias = s.arch == "qwen2";
-  c.qk_norm = s.arch == "qwen3";
+  c.qkv_bias = s.arch == "qwen2" || s.arch == "qwen2moe";
+  c.qk_norm = s.arch == "qwen3" || s.arch == "qwen3moe";
+  if (s.n_expert > 0) {
+    c.moe.n_expert = s.n_expert;
+    c.moe.n_expert_used = s.n_expert_used;
+    c.moe.n_ff_exp = s.n_ff_exp;
+    c.moe.n_ff_shexp = s.n_ff_shexp;
+    c.moe.shared_gate = s.arch == "qwen2moe";
+    c.moe.norm_weights = s.arch != "qwen2moe";  // llama.cpp: Mixtral and qwen3moe renormalise, qwen2moe not
+  }
   if (s.llama3_rope) {
     c.rope_scaling.type = RopeScalingType::kLlama3;
     c.rope_scaling.factor = s.llama3_factor;
@@ -268,6 +306,13 @@ void write_synthetic_gguf(const SyntheticSpec& s, const std::string& path) {
   w.set(a + "rope.freq_base", Value::f32(c.rope_theta));
   w.set(a + "attention.layer_norm_rms_epsilon", Value::f32(c.rms_eps));
   w.set(a + "vocab_size", Value::u32(static_cast<uint32_t>(c.n_vocab)));
+  if (c.moe.n_expert > 0) {
+    w.set(a + "expert_count", Value::u32(static_cast<uint32_t>(c.moe.n_expert)));
+    w.set(a + "expert_used_count", Value::u32(static_cast<uint32_t>(c.moe.n_expert_used)));
+    if (s.arch != "llama") w.set(a + "expert_feed_forward_length", Value::u32(static_cast<uint32_t>(c.moe.n_ff_exp)));
+    if (c.moe.n_ff_shexp > 0)
+      w.set(a + "expert_shared_feed_forward_length", Value::u32(static_cast<uint32_t>(c.moe.n_ff_shexp)));
+  }
   w.set("tokenizer.ggml.model", Value::string("llama"));
   w.set("tokenizer.ggml.tokens", Value::string_array(vocab.pieces));
   w.set("tokenizer.ggml.scores", Value::f32_array(vocab.scores));
@@ -280,8 +325,25 @@ void write_synthetic_gguf(const SyntheticSpec& s, const std::string& path) {
   w.set("tokenizer.chat_template", Value::string(synthetic_chat_template()));
 
   for (const TensorSpec& t : expected_tensors(c)) {
+    if (s.fused_gate_up && t.name.ends_with("ffn_up_exps.weight")) continue;  // inside ffn_gate_up_exps
     std::vector<float> v = tensor_values(s, c, t);
     const DType dt = t.is_matrix ? matrix_type(s.weight_type, t.dims[0], t.name, true) : DType::F32;
+    if (s.fused_gate_up && t.name.ends_with("ffn_gate_exps.weight")) {
+      // Same values as the split form: expert e's slab is its gate rows, then its up rows.
+      TensorSpec up = t;
+      up.name.replace(up.name.size() - std::strlen("ffn_gate_exps.weight"), 13, "ffn_up_exps");
+      const std::vector<float> u = tensor_values(s, c, up);
+      const size_t slab = static_cast<size_t>(t.dims[0] * t.dims[1]);
+      std::vector<float> fused;
+      for (int64_t e = 0; e < t.dims[2]; ++e) {
+        fused.insert(fused.end(), v.begin() + e * slab, v.begin() + (e + 1) * slab);
+        fused.insert(fused.end(), u.begin() + e * slab, u.begin() + (e + 1) * slab);
+      }
+      std::string name = t.name;
+      name.replace(name.size() - std::strlen("ffn_gate_exps.weight"), 13, "ffn_gate_up_exps");
+      w.add_tensor(name, dt, {t.dims[0], 2 * t.dims[1], t.dims[2]}, encode(fused, t.dims[0], dt));
+      continue;
+    }
     w.add_tensor(t.name, dt, t.dims, encode(v, t.dims[0], dt));
   }
   w.write(path);
@@ -294,6 +356,8 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir) {
 
 void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf_dtype) {
   const ModelConfig c = synthetic_config(s);
+  if (c.moe.n_expert > 0)
+    SGL_THROW(Status::kUnsupported, "synthetic HF model: MoE architectures are written as GGUF only in this build");
   safetensors::DType st;
   switch (hf_dtype) {
     case DType::F32: st = safetensors::DType::kF32; break;

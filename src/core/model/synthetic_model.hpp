@@ -12,7 +12,9 @@
 namespace sgl {
 
 struct SyntheticSpec {
-  std::string arch = "llama";  // llama, qwen2 (q/k/v biases), qwen3 (q/k norms)
+  // llama, qwen2 (q/k/v biases), qwen3 (q/k norms), qwen2moe (biases + shared expert with a
+  // sigmoid gate), qwen3moe (q/k norms, renormalised top-k); llama with n_expert > 0 is Mixtral.
+  std::string arch = "llama";
   std::string name = "sgl-synthetic";
   int64_t n_vocab = 512;
   int64_t n_embd = 64;
@@ -35,10 +37,18 @@ struct SyntheticSpec {
   // K-quant matrices whose rows are not a multiple of 256 are written as Q8_0); norms and biases
   // are F32.
   kernels::DType weight_type = kernels::DType::F32;
+  // MoE (n_expert > 0): every layer routes to n_expert_used of n_expert experts of width n_ff_exp
+  // (Mixtral: n_ff); qwen2moe adds a shared expert of width n_ff_shexp.
+  int64_t n_expert = 0;
+  int64_t n_expert_used = 0;
+  int64_t n_ff_exp = 0;
+  int64_t n_ff_shexp = 0;
+  bool fused_gate_up = false;  // GGUF: one ffn_gate_up_exps tensor instead of ffn_gate_exps + ffn_up_exps
   uint64_t seed = 1;
 };
 
-// Presets: "tiny" (vocab 512, embd 64, 2 layers, 4/2 heads, ff 128), "110m" (dim 768, 12 layers,
+// Presets: "tiny" (vocab 512, embd 64, 2 layers, 4/2 heads, ff 128; MoE archs and "mixtral":
+// 8 experts, 2 used, expert ff 32, qwen2moe shared ff 64), "110m" (dim 768, 12 layers,
 // 12 heads, ff 2048, vocab 32000), "1b" (dim 2048, 16 layers, 32/8 heads, ff 5632, vocab 32000).
 // Throws sgl::Error(kInvalidArgument) for an unknown preset or architecture.
 SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arch = "llama");

@@ -27,6 +27,21 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
     }
     out.push_back({b + "attn_output.weight", {q_dim, c.n_embd}, true});
     out.push_back({b + "ffn_norm.weight", {c.n_embd}, false});
+    if (c.is_moe_layer(l)) {
+      const MoeConfig& m = c.moe;
+      out.push_back({b + "ffn_gate_inp.weight", {c.n_embd, m.n_expert}, true});
+      out.push_back({b + "ffn_gate_exps.weight", {c.n_embd, m.n_ff_exp, m.n_expert}, true});
+      out.push_back({b + "ffn_up_exps.weight", {c.n_embd, m.n_ff_exp, m.n_expert}, true});
+      out.push_back({b + "ffn_down_exps.weight", {m.n_ff_exp, c.n_embd, m.n_expert}, true});
+      if (m.probs_bias) out.push_back({b + "exp_probs_b.bias", {m.n_expert}, false});
+      if (m.shared_gate) out.push_back({b + "ffn_gate_inp_shexp.weight", {c.n_embd}, false});
+      if (m.n_ff_shexp > 0) {
+        out.push_back({b + "ffn_gate_shexp.weight", {c.n_embd, m.n_ff_shexp}, true});
+        out.push_back({b + "ffn_up_shexp.weight", {c.n_embd, m.n_ff_shexp}, true});
+        out.push_back({b + "ffn_down_shexp.weight", {m.n_ff_shexp, c.n_embd}, true});
+      }
+      continue;
+    }
     out.push_back({b + "ffn_gate.weight", {c.n_embd, c.n_ff}, true});
     out.push_back({b + "ffn_up.weight", {c.n_embd, c.n_ff}, true});
     out.push_back({b + "ffn_down.weight", {c.n_ff, c.n_embd}, true});

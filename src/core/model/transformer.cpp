@@ -1,12 +1,13 @@
 #include "core/model/transformer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/support/check.hpp"
 
 namespace sgl {
 namespace {
-enum Scratch : size_t { kX, kH, kQ, kK, kV, kAttn, kGate, kUp, kOut, kCount };
+enum Scratch : size_t { kX, kH, kQ, kK, kV, kAttn, kGate, kUp, kOut, kRouter, kWeights, kMoe, kShGate, kCount };
 }  // namespace
 
 Transformer::Transformer(std::shared_ptr<const LoadedModel> model, kernels::Backend& backend)
@@ -23,6 +24,15 @@ Transformer::Transformer(std::shared_ptr<const LoadedModel> model, kernels::Back
   rope_.freq_scale = c.rope_scaling.type == RopeScalingType::kLinear ? 1.0f / c.rope_scaling.factor : 1.0f;
   rope_.freq_factors = w_.rope_factors.empty() ? nullptr : w_.rope_factors.data();
   scratch_.resize(kCount);
+  if (c.moe.n_expert > 0) {
+    routing_.n_expert = static_cast<int>(c.moe.n_expert);
+    routing_.n_used = static_cast<int>(c.moe.n_expert_used);
+    routing_.gating = c.moe.gating;
+    routing_.norm = c.moe.norm_weights;
+    routing_.scale = c.moe.weights_scale;
+    routing_.n_group = static_cast<int>(c.moe.n_group);
+    routing_.n_group_used = static_cast<int>(c.moe.n_group_used);
+  }
 }
 
 Transformer::~Transformer() {
@@ -31,8 +41,13 @@ Transformer::~Transformer() {
 
 std::vector<kernels::WeightView*> Transformer::matmul_weights() {
   std::vector<kernels::WeightView*> out = {&w_.output};
-  for (LayerWeights& L : w_.layers)
-    for (kernels::WeightView* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) out.push_back(m);
+  for (LayerWeights& L : w_.layers) {
+    for (kernels::WeightView* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.gate_inp,
+                                   &L.sh_gate, &L.sh_up, &L.sh_down, &L.sh_gate_inp})
+      if (m->data) out.push_back(m);
+    for (auto* v : {&L.exp_gate, &L.exp_up, &L.exp_down})
+      for (kernels::WeightView& m : *v) out.push_back(&m);
+  }
   return out;
 }
 
@@ -40,6 +55,41 @@ float* Transformer::scratch(size_t slot, size_t n) {
   auto& v = scratch_[slot];
   if (v.size() < n) v.resize(n);
   return v.data();
+}
+
+// x += routed experts (+ shared expert) of the normed rows h; scratch kGate/kUp are free here.
+void Transformer::moe_ffn(const LayerWeights& L, const float* h, int64_t n) {
+  const ModelConfig& c = model_->config;
+  kernels::Backend& be = backend_;
+  const int64_t E = c.n_embd, k = c.moe.n_expert_used;
+  float* x = scratch(kX, n * E);
+  float* router = scratch(kRouter, n * c.moe.n_expert);
+  float* weights = scratch(kWeights, n * k);
+  ids_.resize(static_cast<size_t>(n * k));
+  float* out = scratch(kMoe, n * E);
+  be.matmul(h, n, L.gate_inp, router);
+  kernels::MoeRouting r = routing_;
+  r.bias = L.exp_probs_b.empty() ? nullptr : L.exp_probs_b.data();
+  be.moe_route(router, n, r, ids_.data(), weights);
+  be.moe_ffn(h, n, ids_.data(), weights, static_cast<int>(k), L.experts(), out);
+  if (c.moe.n_ff_shexp > 0) {
+    const int64_t F = c.moe.n_ff_shexp;
+    float* gate = scratch(kGate, n * F);
+    float* up = scratch(kUp, n * F);
+    float* sh = scratch(kH, n * E);  // h is dead once the shared gate/up are computed
+    be.matmul(h, n, L.sh_gate, gate);
+    be.matmul(h, n, L.sh_up, up);
+    float* g = nullptr;
+    if (c.moe.shared_gate) {
+      g = scratch(kShGate, n);
+      be.matmul(h, n, L.sh_gate_inp, g);
+    }
+    be.swiglu(gate, up, gate, n * F);
+    be.matmul(gate, n, L.sh_down, sh);
+    if (g) be.scale_rows_sigmoid(sh, g, n, E);
+    be.add(out, sh, n * E);
+  }
+  be.add(x, out, n * E);
 }
 
 void Transformer::forward(const ForwardBatch& b, const std::vector<kernels::KvLayer>& kv, float* logits) {
@@ -60,8 +110,10 @@ void Transformer::forward(const ForwardBatch& b, const std::vector<kernels::KvLa
   float* k = scratch(kK, n * kvw);
   float* v = scratch(kV, n * kvw);
   float* attn = scratch(kAttn, n * qw);
-  float* gate = scratch(kGate, n * F);
-  float* up = scratch(kUp, n * F);
+  // Sized for the shared expert too, so moe_ffn never reallocates them under these pointers.
+  const int64_t ff_max = std::max(F, c.moe.n_ff_shexp);
+  float* gate = scratch(kGate, n * ff_max);
+  float* up = scratch(kUp, n * ff_max);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
   be.embedding(w_.tok_embd, b.tokens.data(), n, x);
@@ -89,6 +141,10 @@ void Transformer::forward(const ForwardBatch& b, const std::vector<kernels::KvLa
     be.add(x, h, n * E);
 
     be.rms_norm(x, L.ffn_norm.data(), h, n, E, c.rms_eps);
+    if (c.is_moe_layer(l)) {
+      moe_ffn(L, h, n);
+      continue;
+    }
     be.matmul(h, n, L.w_gate, gate);
     be.matmul(h, n, L.w_up, up);
     be.swiglu(gate, up, gate, n * F);

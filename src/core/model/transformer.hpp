@@ -31,6 +31,7 @@ class Transformer {
 
  private:
   float* scratch(size_t slot, size_t n);
+  void moe_ffn(const LayerWeights& L, const float* h, int64_t n);
   // Every matrix the forward pass multiplies by (not the embedding table's rows).
   std::vector<kernels::WeightView*> matmul_weights();
 
@@ -39,6 +40,8 @@ class Transformer {
   ModelWeights w_;
   kernels::RopeParams rope_;
   std::vector<std::vector<float>> scratch_;
+  kernels::MoeRouting routing_;
+  std::vector<int32_t> ids_;
 };
 
 }  // namespace sgl

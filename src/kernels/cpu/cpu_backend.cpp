@@ -19,6 +19,8 @@
 #include "core/support/check.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/moe_cpu.hpp"
+#include "kernels/moe_routing.hpp"
 #include "kernels/quant.hpp"
 #include "kernels/quant_k.hpp"
 
@@ -286,6 +288,22 @@ class CpuBackend final : public Backend {
     });
   }
 
+  void moe_route(const float* logits, int64_t n, const MoeRouting& r, int32_t* ids, float* weights) override {
+    moe_route_scalar(logits, n, r, ids, weights);
+  }
+
+  void moe_ffn(const float* x, int64_t n, const int32_t* ids, const float* weights, int k, const MoeExperts& experts,
+               float* out) override {
+    moe_.run(*this, x, n, ids, weights, k, experts, out);
+  }
+
+  void scale_rows_sigmoid(float* y, const float* g, int64_t rows, int64_t dim) override {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float s = 1.0f / (1.0f + std::exp(-g[r]));
+      for (int64_t i = 0; i < dim; ++i) y[r * dim + i] *= s;
+    }
+  }
+
   void kv_store(const KvLayer& kv, const float* k, const float* v, const int32_t* slots, int64_t n_tokens) override {
     if (!(kv_supported(kv.dtype)))
       SGL_THROW(Status::kUnsupported, "cpu kv_store: KV dtype {} is not supported", dtype_name(kv.dtype));
@@ -423,6 +441,7 @@ class CpuBackend final : public Backend {
   uint8_t* act_ = nullptr;  // quantized activation rows, reused across calls
   size_t act_cap_ = 0;
   std::vector<cpu::AttnTask> tasks_;
+  cpu::MoeRunner moe_;
   struct Packed {
     size_t group_bytes;
     size_t chunk;  // index into chunks_

@@ -2,6 +2,7 @@
 // optimized backends against it; it is never picked by default.
 #include <cmath>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -116,6 +117,77 @@ class RefBackend final : public Backend {
                 table.rows);
       dequantize_row(table.dtype, static_cast<const uint8_t*>(table.data) + ids[i] * rb, out + i * table.cols,
                      table.cols);
+    }
+  }
+
+  // Routing in double, by full sort: an independent spelling of backend.hpp's MoeRouting rules.
+  void moe_route(const float* logits, int64_t n, const MoeRouting& r, int32_t* ids, float* weights) override {
+    const int E = r.n_expert, K = r.n_used;
+    for (int64_t t = 0; t < n; ++t) {
+      std::vector<double> probs(E), sel(E);
+      double mx = -INFINITY, sum = 0;
+      for (int e = 0; e < E; ++e) mx = std::max(mx, static_cast<double>(logits[t * E + e]));
+      for (int e = 0; e < E; ++e) {
+        const double l = logits[t * E + e];
+        probs[e] = r.gating == MoeGating::kSoftmax ? std::exp(l - mx) : 1.0 / (1.0 + std::exp(-l));
+        sum += probs[e];
+      }
+      for (int e = 0; e < E; ++e) {
+        if (r.gating == MoeGating::kSoftmax) probs[e] /= sum;
+        sel[e] = probs[e] + (r.bias ? r.bias[e] : 0.0);
+      }
+      if (r.n_group > 1) {
+        const int per = E / r.n_group;
+        std::vector<std::pair<double, int>> groups;
+        for (int g = 0; g < r.n_group; ++g) {
+          std::vector<double> v(sel.begin() + g * per, sel.begin() + (g + 1) * per);
+          std::sort(v.rbegin(), v.rend());
+          groups.push_back({v[0] + v[1], g});
+        }
+        std::stable_sort(groups.begin(), groups.end(), [](auto& a, auto& b) { return a.first > b.first; });
+        for (int i = r.n_group_used; i < r.n_group; ++i)
+          for (int e = 0; e < per; ++e) sel[groups[i].second * per + e] = -INFINITY;
+      }
+      std::vector<int> order(E);
+      for (int e = 0; e < E; ++e) order[e] = e;
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sel[a] > sel[b]; });
+      double wsum = 0;
+      for (int j = 0; j < K; ++j) wsum += probs[order[j]];
+      wsum = std::max(wsum, 6.103515625e-5);
+      for (int j = 0; j < K; ++j) {
+        double w = probs[order[j]];
+        if (r.norm) w /= wsum;
+        if (r.scale != 0.0f && r.scale != 1.0f) w *= r.scale;
+        ids[t * K + j] = order[j];
+        weights[t * K + j] = static_cast<float>(w);
+      }
+    }
+  }
+
+  // Token by token, expert by expert: no grouping, so the cpu backend's bucketing is checked.
+  void moe_ffn(const float* x, int64_t n, const int32_t* ids, const float* weights, int k, const MoeExperts& ex,
+               float* out) override {
+    const int64_t dim = ex.gate[0].cols, ff = ex.gate[0].rows;
+    std::vector<float> g(ff), u(ff), d(dim);
+    for (int64_t t = 0; t < n; ++t) {
+      std::vector<double> acc(dim, 0.0);
+      for (int j = 0; j < k; ++j) {
+        const int32_t e = ids[t * k + j];
+        SGL_CHECK(e >= 0 && e < static_cast<int32_t>(ex.gate.size()), "MoE: expert id {} out of range", e);
+        matmul(x + t * dim, 1, ex.gate[e], g.data());
+        matmul(x + t * dim, 1, ex.up[e], u.data());
+        swiglu(g.data(), u.data(), g.data(), ff);
+        matmul(g.data(), 1, ex.down[e], d.data());
+        for (int64_t c = 0; c < dim; ++c) acc[c] += static_cast<double>(weights[t * k + j]) * d[c];
+      }
+      for (int64_t c = 0; c < dim; ++c) out[t * dim + c] = static_cast<float>(acc[c]);
+    }
+  }
+
+  void scale_rows_sigmoid(float* y, const float* g, int64_t rows, int64_t dim) override {
+    for (int64_t r = 0; r < rows; ++r) {
+      const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(g[r])));
+      for (int64_t i = 0; i < dim; ++i) y[r * dim + i] = static_cast<float>(y[r * dim + i] * s);
     }
   }
 
