@@ -82,9 +82,11 @@ class GrammarMaskProvider final : public TokenMaskProvider {
   }
 
   void accept(int32_t token) override {
-    // The token was sampled under fill()'s mask, so a rejection means the scheduler sampled
-    // without it; keep the state (the output is then unconstrained) rather than kill the thread.
-    if (!m_.accept_token(token)) SGL_LOG_WARN("grammar: token {} rejected by the matcher; state kept", token);
+    // The token was sampled under fill()'s mask, so a rejection means the mask and the matcher
+    // disagree. Going on would silently produce unconstrained output that still reports
+    // success; the scheduler instead ends this request with the error (others keep running).
+    if (!m_.accept_token(token))
+      SGL_THROW(Status::kInternal, "grammar: the matcher rejected token {} sampled under its own mask", token);
   }
 
   bool terminated() const override { return m_.is_terminated(); }

@@ -1,6 +1,7 @@
 #include "core/sched/request_channel.hpp"
 
 #include "core/support/check.hpp"
+#include "core/support/log.hpp"
 #include "sgl/engine.hpp"
 
 namespace sgl::detail {
@@ -8,9 +9,26 @@ namespace sgl::detail {
 void RequestChannel::push(StreamChunk chunk) {
   bool finished = chunk.result.has_value();
   if (on_chunk) {
-    // The callback sees every chunk; only the final results are kept for wait().
-    on_chunk(chunk);
-    if (!finished) return;
+    // The callback sees every chunk; only the final results are kept for wait(). A throw from
+    // a partial chunk propagates: the scheduler aborts this request with the message. A throw
+    // from the final chunk must not lose the result, or wait() would never return.
+    if (!finished) {
+      try {
+        on_chunk(chunk);
+      } catch (const std::exception& e) {
+        SGL_THROW(Status::kCancelled, "the on_chunk callback threw: {}", e.what());
+      } catch (...) {
+        SGL_THROW(Status::kCancelled, "the on_chunk callback threw a non-std exception");
+      }
+      return;
+    }
+    try {
+      on_chunk(chunk);
+    } catch (const std::exception& e) {
+      SGL_LOG_WARN("request '{}': on_chunk threw on the final chunk: {}", rid, e.what());
+    } catch (...) {
+      SGL_LOG_WARN("request '{}': on_chunk threw a non-std exception on the final chunk", rid);
+    }
   }
   {
     std::lock_guard lk(mu_);

@@ -84,9 +84,21 @@ void Scheduler::loop() {
       kicked_ = false;
       if (stopping_) break;
     }
-    drain_inbox();
-    handle_cancellations();
-    if (!step()) {
+    // Nothing that goes wrong in one step may end this thread: an exception reaching the
+    // thread's top would std::terminate the host process. Failures of one request are caught
+    // in run_batch; what escapes to here (the forward pass, KV bookkeeping, bad_alloc) aborts
+    // the step's requests and the loop goes on serving the rest.
+    bool ran = true;
+    try {
+      drain_inbox();
+      handle_cancellations();
+      ran = step();
+    } catch (const std::exception& e) {
+      fail_step(e.what());
+    } catch (...) {
+      fail_step("unknown exception");
+    }
+    if (!ran) {
       // Nothing could run (e.g. every waiting sample waits for its group's prefill): do not spin.
       std::unique_lock lk(mu_);
       cv_.wait_for(lk, std::chrono::milliseconds(2),
@@ -95,10 +107,13 @@ void Scheduler::loop() {
     publish_stats();
   }
   // Shutdown: abort everything, including submissions that never reached the queue.
-  drain_inbox();
-  FinishReason why{FinishKind::kAbort, "", std::nullopt, "engine shut down"};
-  for (auto& r : running_) finish(*r, why);
-  for (auto& r : waiting_) finish(*r, why);
+  try {
+    drain_inbox();
+  } catch (const std::exception& e) {
+    SGL_LOG_ERROR("scheduler: draining the inbox at shutdown failed: {}", e.what());
+  }
+  for (auto& r : running_) fail(*r, "engine shut down");
+  for (auto& r : waiting_) fail(*r, "engine shut down");
   remove_finished();
   std::lock_guard lk(mu_);
   for (auto& p : flush_requests_) p.set_value(false);
@@ -118,7 +133,13 @@ void Scheduler::drain_inbox() {
     waiting_.push_back(std::move(r));
   }
   for (auto& p : flushes) {
-    bool ok = cache_.flush();
+    bool ok = false;
+    try {
+      ok = cache_.flush();
+    } catch (...) {
+      p.set_exception(std::current_exception());  // the caller of flush_cache() gets it, not us
+      continue;
+    }
     if (ok) prompt_tokens_ = cached_prompt_tokens_ = 0;
     publish_stats();  // so stats() right after flush_cache() shows the freed pages
     p.set_value(ok);
@@ -266,7 +287,16 @@ void Scheduler::schedule_prefill(std::vector<Work>& work) {
   int64_t reserved = 0;
   for (auto& r : running_) reserved += decode_reserve(*r);
 
+  // Samples set aside for their group's leader go back to the queue's head even if admitting
+  // another request throws: a request dropped here would never get its final result.
   std::deque<std::unique_ptr<SchedRequest>> keep;
+  struct Restore {
+    std::deque<std::unique_ptr<SchedRequest>>& keep;
+    std::deque<std::unique_ptr<SchedRequest>>& waiting;
+    ~Restore() {
+      for (auto it = keep.rbegin(); it != keep.rend(); ++it) waiting.push_front(std::move(*it));
+    }
+  } restore{keep, waiting_};
   while (!waiting_.empty()) {
     auto& up = waiting_.front();
     SchedRequest& r = *up;
@@ -277,6 +307,7 @@ void Scheduler::schedule_prefill(std::vector<Work>& work) {
       waiting_.pop_front();
       continue;
     }
+    admitting_ = &r;  // a throw from here to running_ is this request's (see fail_step)
     admit_prefix(r);  // locks the cached prefix
     int64_t remaining = static_cast<int64_t>(r.tokens.size()) - r.kv_len;
     int64_t k = std::min(remaining, chunk_cap);
@@ -294,6 +325,7 @@ void Scheduler::schedule_prefill(std::vector<Work>& work) {
     bool alone = running_.empty() && work.empty() && need <= avail;
     if (stop_admitting || !(fits || alone)) {
       release_kv(r);  // undo the lock; nothing was computed
+      admitting_ = nullptr;
       break;
     }
     alloc_pages(r, k);
@@ -310,12 +342,12 @@ void Scheduler::schedule_prefill(std::vector<Work>& work) {
     }
     running_.push_back(std::move(up));
     waiting_.pop_front();
+    admitting_ = nullptr;
     if (!last) {
       chunked_ = &r;
       break;
     }
   }
-  for (auto it = keep.rbegin(); it != keep.rend(); ++it) waiting_.push_front(std::move(*it));
 }
 
 void Scheduler::run_batch(std::vector<Work>& work) {
@@ -372,30 +404,85 @@ void Scheduler::run_batch(std::vector<Work>& work) {
     if (!w.wants_logits) continue;
     float* lg = logits_.data() + row++ * n_vocab_;
     if (r.finish.kind != FinishKind::kNone) continue;
-    if (r.n_output() >= r.max_new) {  // max_new_tokens == 0: prefill only
-      finish(r, FinishReason{FinishKind::kLength});
-      continue;
-    }
-    const uint32_t* allowed = nullptr;
-    if (r.mask) {
-      mask_.assign(static_cast<size_t>((n_vocab_ + 31) / 32), 0u);
-      r.mask->fill(mask_.data(), n_vocab_);
-      allowed = mask_.data();
-    }
-    SampleResult s;
+    // Everything from here is this request's own: its grammar (no token allowed, a token
+    // rejected), its stop/text decoding, its caller's on_chunk callback. A failure there ends
+    // this request with the message and leaves the batch's other requests running.
     try {
-      s = sample_token(lg, n_vocab_, *r.sampler, allowed);
-    } catch (const Error& e) {  // e.g. the grammar allows no token
-      finish(r, FinishReason{FinishKind::kAbort, "", std::nullopt, e.what()});
-      continue;
+      if (r.n_output() >= r.max_new) {  // max_new_tokens == 0: prefill only
+        finish(r, FinishReason{FinishKind::kLength});
+        continue;
+      }
+      const uint32_t* allowed = nullptr;
+      if (r.mask) {
+        mask_.assign(static_cast<size_t>((n_vocab_ + 31) / 32), 0u);
+        r.mask->fill(mask_.data(), n_vocab_);
+        allowed = mask_.data();
+      }
+      SampleResult s = sample_token(lg, n_vocab_, *r.sampler, allowed);
+      process_token(r, s.token, s.logprob, std::move(s.top_logprobs));
+    } catch (const std::exception& e) {
+      SGL_LOG_WARN("scheduler: request '{}' aborted: {}", r.channel->rid, e.what());
+      fail(r, e.what());
+    } catch (...) {
+      fail(r, "unknown exception");
     }
-    process_token(r, s.token, s.logprob, std::move(s.top_logprobs));
   }
   auto t1 = SteadyClock::now();
   ++steps_;
   std::lock_guard lk(stats_mu_);
   recent_.push_back(StepRecord{t0, t1, n_prefill, n_decode});
   while (!recent_.empty() && t1 - recent_.front().end > std::chrono::seconds(10)) recent_.pop_front();
+}
+
+void Scheduler::fail(SchedRequest& r, const std::string& why) noexcept {
+  if (r.finish.kind != FinishKind::kNone) return;
+  try {
+    finish(r, FinishReason{FinishKind::kAbort, "", std::nullopt, why});
+    return;
+  } catch (const std::exception& e) {
+    SGL_LOG_ERROR("scheduler: finishing request '{}' failed: {} (its KV pages may be lost)", r.channel->rid, e.what());
+  } catch (...) {
+  }
+  // finish() itself failed (releasing the KV, building the result): the caller must still get a
+  // final result, or its wait() would never return.
+  try {
+    if (r.finish.kind == FinishKind::kNone) r.finish = FinishReason{FinishKind::kAbort, "", std::nullopt, why};
+    StreamChunk c;
+    c.index = r.index;
+    c.finished = true;
+    Result res;
+    res.rid = r.channel->rid;
+    res.index = r.index;
+    res.prompt_tokens = r.prompt_len;
+    res.finish = r.finish;
+    c.result = std::move(res);
+    r.channel->push(std::move(c));
+  } catch (...) {
+  }
+  if (&r == chunked_) chunked_ = nullptr;
+}
+
+void Scheduler::fail_step(const std::string& why) noexcept {
+  try {
+    SGL_LOG_ERROR("scheduler: step failed: {}; aborting {} running request(s)", why, running_.size());
+  } catch (...) {
+  }
+  // A throw while admitting a request is that request's; one from the forward pass or the
+  // batch's bookkeeping hits every running request (all were in the batch). With neither,
+  // abort the head of the queue so that a failure that repeats cannot spin forever.
+  if (admitting_) {
+    fail(*admitting_, why);
+  } else if (!running_.empty()) {
+    for (auto& r : running_) fail(*r, why);
+    chunked_ = nullptr;
+  } else if (!waiting_.empty()) {
+    fail(*waiting_.front(), why);
+  }
+  admitting_ = nullptr;
+  try {
+    remove_finished();
+  } catch (...) {
+  }
 }
 
 void Scheduler::publish_stats() {

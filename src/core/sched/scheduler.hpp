@@ -103,6 +103,12 @@ class Scheduler {
 
   // Output.
   void finish(SchedRequest& r, FinishReason why);
+  // Aborts `r` with `why` as its message; never throws, and the caller gets a final result even
+  // when releasing the request's KV fails.
+  void fail(SchedRequest& r, const std::string& why) noexcept;
+  // A step threw outside any one request: aborts the request being admitted, else the
+  // requests the step was running.
+  void fail_step(const std::string& why) noexcept;
   void emit(SchedRequest& r, bool final);
   void update_text(SchedRequest& r);
   void remove_finished();
@@ -119,6 +125,7 @@ class Scheduler {
   std::deque<std::unique_ptr<SchedRequest>> waiting_;
   std::vector<std::unique_ptr<SchedRequest>> running_;
   SchedRequest* chunked_ = nullptr;  // the one running request whose prefill is unfinished
+  SchedRequest* admitting_ = nullptr;  // the waiting request schedule_prefill is admitting
   std::mt19937_64 rng_;
   double new_token_ratio_ = 0.7;
   std::vector<float> logits_;

@@ -23,9 +23,11 @@ void Scheduler::process_token(SchedRequest& r, int32_t token, float logprob,
 
 bool Scheduler::append_token(SchedRequest& r, int32_t token, float logprob,
                              std::vector<std::pair<int32_t, float>> top, bool forced) {
+  // The grammar first: a token it rejects throws (the request ends with that error) before it
+  // becomes part of the output. jump_forward() accepted forced tokens already.
+  if (r.mask && !forced) r.mask->accept(token);
   r.tokens.push_back(token);
   r.sampler->accept(token);
-  if (r.mask && !forced) r.mask->accept(token);  // jump_forward() accepted forced ones already
   if (!r.has_first_token) {
     r.has_first_token = true;
     r.first_token = SteadyClock::now();
