@@ -130,10 +130,12 @@ void check_matmul(Backend& ref, const std::vector<std::string>& isas, std::mt199
     std::vector<float> got(m * rows, NAN);
     cpu->matmul(x.data(), m, w.view, got.data());
     CHECK(count_bad(got) == 0);
-    // The same weights through prepare_weight (AVX-512 repacks Q4_0 into 16-row groups).
+    // The same weights through prepare_weight (AVX-512 repacks Q4_0 and Q8_0 into 16-row groups,
+    // AVX2 Q8_0 into 8-row groups).
     const WeightView pv = cpu->prepare_weight(w.view);
     CHECK(pv.data == w.view.data);
-    CHECK((pv.packed != nullptr) == (isa == "avx512" && t == DType::Q4_0));
+    const bool packs = (isa == "avx512" && (t == DType::Q4_0 || t == DType::Q8_0)) || (isa == "avx2" && t == DType::Q8_0);
+    CHECK((pv.packed != nullptr) == packs);
     std::fill(got.begin(), got.end(), NAN);
     cpu->matmul(x.data(), m, pv, got.data());
     CHECK(count_bad(got) == 0);
@@ -152,10 +154,14 @@ TEST_CASE("cpu matmul matches ref for every weight type, ISA and awkward shape")
     // Several token and row blocks, so the parallel tiling and its edges are exercised.
     check_matmul(*ref, isas, rng, t, 300, 64, 130);
   }
-  // Row counts around the packed layout's 16-row groups, every token-tile remainder.
-  for (int64_t rows : {15, 16, 17, 47, 64})
-    for (int64_t m : {1, 2, 4, 5, 7}) check_matmul(*ref, isas, rng, DType::Q4_0, rows, 96, m);
-  check_matmul(*ref, isas, rng, DType::Q4_0, 1000, 160, 1);  // several groups per thread
+  // Row counts around the packed layouts' 8- and 16-row groups, every token-tile remainder, odd
+  // block counts (a half-empty last pair) and K far from a multiple of 256.
+  for (DType t : {DType::Q4_0, DType::Q8_0}) {
+    for (int64_t rows : {7, 8, 9, 15, 16, 17, 47, 64})
+      for (int64_t m : {1, 2, 4, 5, 7}) check_matmul(*ref, isas, rng, t, rows, 96, m);
+    for (int64_t cols : {32, 64, 160, 2080}) check_matmul(*ref, isas, rng, t, 23, cols, 6);
+    check_matmul(*ref, isas, rng, t, 1000, 160, 1);  // several groups per thread
+  }
 }
 
 TEST_CASE("cpu packed weights: only the backend that packed them reads the copy") {

@@ -168,15 +168,17 @@ class CpuBackend final : public Backend {
     const cpu::QuantGemm* own = w.dtype == DType::Q4_1 ? &cpu::q4_1_gemm(isa_) : nullptr;
     const bool kq = is_kq_family(w.dtype);
     if (is_quantized(w.dtype)) {
-      // Quantize the activation rows once; every weight row then reuses them.
-      const size_t ab = own ? own->act_bytes(w.cols) : kq ? kq_.act_bytes(w.dtype, w.cols) : k_.act_bytes(w.dtype, w.cols);
+      // Quantize the activation rows once; every weight row then reuses them. Packed weights may
+      // want another type's activation layout (KernelTable::gemm_packed).
+      const DType at = packed ? cpu::packed_act_type(w.dtype) : w.dtype;
+      const size_t ab = own ? own->act_bytes(w.cols) : kq ? kq_.act_bytes(w.dtype, w.cols) : k_.act_bytes(at, w.cols);
       const size_t stride = static_cast<size_t>(round_up(static_cast<int64_t>(ab), 64));
       uint8_t* buf = act_buffer(stride * static_cast<size_t>(m));
       parallel(m, 8, [&](int64_t b, int64_t e) {
         for (int64_t t = b; t < e; ++t) {
           if (own) own->prepare_act(x + t * w.cols, w.cols, buf + t * stride);
           else if (kq) kq_.prepare_act(w.dtype, x + t * w.cols, w.cols, buf + t * stride);
-          else k_.prepare_act(w.dtype, x + t * w.cols, w.cols, buf + t * stride);
+          else k_.prepare_act(at, x + t * w.cols, w.cols, buf + t * stride);
         }
       });
       g.act = buf;

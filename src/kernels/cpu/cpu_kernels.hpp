@@ -62,7 +62,9 @@ struct KernelTable {
   // Optional repacked weight layout (0 / nullptr where an ISA has none). Rows are packed in groups
   // of pack_rows; packed_group_bytes(wt, cols) is the (64-byte multiple) size of one group, 0 for
   // weight types without a packed form. pack_group packs n_rows <= pack_rows source rows (the rest
-  // of the group is zero padding); gemm_packed is gemm over such groups, same activations.
+  // of the group is zero padding); gemm_packed is gemm over such groups, with activations
+  // prepared (act_bytes / prepare_act) for packed_act_type(wt): Q8_0 ones as for Q4_0, since
+  // the packed Q8_0 kernels need each block's Σa; every other type as for itself.
   int pack_rows;
   size_t (*packed_group_bytes)(DType wt, int64_t cols);
   void (*pack_group)(DType wt, const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
@@ -112,6 +114,22 @@ void q5_kx16_gemm(const GemmTile& t);
 size_t q6_kx16_group_bytes(int64_t cols);
 void q6_kx16_pack(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
 void q6_kx16_gemm(const GemmTile& t);
+
+// Q8_0's 16-row layout (q8_0_packed_avx512.cpp), dispatched the same way. Its gemm reads
+// activations prepared for Q4_0 (it needs their per-block -Σa; see packed_act_type).
+size_t q8_0x16_group_bytes(int64_t cols);
+void q8_0x16_pack(const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
+void q8_0x16_gemm(const GemmTile& t);
+
+// AVX2 packed layouts (q8_0_packed_avx2.cpp: Q8_0 in 8-row groups), referenced by
+// kernels_avx2()'s table; they read the plain prepared activations of kernels_generic.hpp.
+size_t avx2_packed_group_bytes(DType wt, int64_t cols);
+void avx2_pack_group(DType wt, const uint8_t* src, size_t src_stride, int64_t n_rows, int64_t cols, uint8_t* dst);
+void avx2_gemm_packed(const GemmTile& t);
+constexpr int kAvx2PackRows = 8;
+
+// Only CpuBackend (built without ISA flags) calls this, so no ISA-flagged copy of it exists.
+inline DType packed_act_type(DType wt) { return wt == DType::Q8_0 ? DType::Q4_0 : wt; }
 
 // Best ISA this CPU supports (detected once), parsing of "scalar"/"avx2"/"avx512".
 Isa detect_isa();

@@ -177,7 +177,7 @@ struct QuantMicro {
 const KernelTable& kernels_avx2() {
   static const KernelTable table = {
       "avx2", plain_act_bytes, plain_prepare_act, gemm, rms_norm_row, rope_row, swiglu, add, store_row, attention,
-      0,       nullptr,         nullptr,           nullptr,  // no packed weight layout
+      kAvx2PackRows, avx2_packed_group_bytes, avx2_pack_group, avx2_gemm_packed,
   };
   return table;
 }

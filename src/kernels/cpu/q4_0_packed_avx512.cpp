@@ -151,6 +151,7 @@ size_t avx512_packed_group_bytes(DType wt, int64_t cols) {
   if (wt == DType::Q4_K) return q4_kx16_group_bytes(cols);
   if (wt == DType::Q6_K) return q6_kx16_group_bytes(cols);
   if (wt == DType::Q5_K) return q5_kx16_group_bytes(cols);
+  if (wt == DType::Q8_0) return q8_0x16_group_bytes(cols);
   return wt == DType::Q4_0 ? q4_0x16_bytes(cols) : 0;
 }
 
@@ -159,6 +160,7 @@ void avx512_pack_group(DType wt, const uint8_t* src, size_t src_stride, int64_t 
   else if (wt == DType::Q4_K) q4_kx16_pack(src, src_stride, n_rows, cols, dst);
   else if (wt == DType::Q6_K) q6_kx16_pack(src, src_stride, n_rows, cols, dst);
   else if (wt == DType::Q5_K) q5_kx16_pack(src, src_stride, n_rows, cols, dst);
+  else if (wt == DType::Q8_0) q8_0x16_pack(src, src_stride, n_rows, cols, dst);
 }
 
 void avx512_gemm_packed(const GemmTile& g) {
@@ -166,6 +168,7 @@ void avx512_gemm_packed(const GemmTile& g) {
   else if (g.wt == DType::Q4_K) q4_kx16_gemm(g);
   else if (g.wt == DType::Q6_K) q6_kx16_gemm(g);
   else if (g.wt == DType::Q5_K) q5_kx16_gemm(g);
+  else if (g.wt == DType::Q8_0) q8_0x16_gemm(g);
 }
 
 }  // namespace sgl::kernels::cpu
