@@ -36,51 +36,58 @@ ChatOutput::ChatOutput(const std::string& reasoning_parser, const std::string& t
   // Qwen3 with enable_thinking false writes no reasoning; its template says so.
   bool thinking_off = pr.chat_template_kwargs.is_object() && pr.chat_template_kwargs.contains("enable_thinking") &&
                       pr.chat_template_kwargs["enable_thinking"] == false;
-  if (!reasoning_parser.empty() && pr.separate_reasoning && !(reasoning_parser == "qwen3" && thinking_off))
+  forced_ = pr.tool_choice.kind == ToolChoice::Kind::kRequired || pr.tool_choice.kind == ToolChoice::Kind::kNamed;
+  // A forced tool_choice makes the output grammar-constrained JSON: read as calls, no reasoning.
+  if (!forced_ && !reasoning_parser.empty() && pr.separate_reasoning && !(reasoning_parser == "qwen3" && thinking_off))
     reasoning_.emplace(reasoning_parser);
-  forced_ = pr.tool_choice.kind;
-  forced_name_ = pr.tool_choice.name;
-  if (forced_ == ToolChoice::Kind::kAuto && !pr.tools.empty() && !tool_call_parser.empty())
+  if (forced_)
+    tools_ = ToolCallParser::create_forced(pr.tool_choice.kind == ToolChoice::Kind::kNamed ? pr.tool_choice.name : "");
+  else if (pr.tool_choice.kind == ToolChoice::Kind::kAuto && !pr.tools.empty() && !tool_call_parser.empty())
     tools_ = ToolCallParser::create(tool_call_parser);
 }
 
-void ChatOutput::add_call(const std::string& name, const std::string& args, std::vector<json>& out) {
+// OpenAI's stream of a call: one delta with index, id, type, name and empty arguments, then
+// deltas with index and an arguments fragment.
+void ChatOutput::add_pieces(const std::vector<ToolCallPiece>& pieces, std::vector<json>& out) {
   static const char* kHex = "0123456789abcdef";
-  std::string id = "call_";
-  for (int i = 0; i < 24; ++i) id += kHex[rng_() % 16];
-  const int index = calls_++;
-  out.push_back({{"tool_calls",
-                  json::array({{{"index", index}, {"id", id}, {"type", "function"},
-                                {"function", {{"name", name}, {"arguments", ""}}}}})}});
-  out.push_back({{"tool_calls", json::array({{{"index", index}, {"function", {{"arguments", args}}}}})}});
+  for (const auto& p : pieces) {
+    if (!p.name.empty()) {
+      std::string id = "call_";
+      for (int i = 0; i < 24; ++i) id += kHex[rng_() % 16];
+      ++calls_;
+      out.push_back({{"tool_calls",
+                      json::array({{{"index", p.index}, {"id", id}, {"type", "function"},
+                                    {"function", {{"name", p.name}, {"arguments", ""}}}}})}});
+    }
+    if (!p.arguments.empty())
+      out.push_back({{"tool_calls", json::array({{{"index", p.index}, {"function", {{"arguments", p.arguments}}}}})}});
+  }
 }
 
-void ChatOutput::take(const std::string& reasoning, const std::string& content, std::vector<json>& out) {
+void ChatOutput::take(const std::string& reasoning, const ToolCallParser::Delta& d, std::vector<json>& out) {
   if (!reasoning.empty()) {
     if (stream_reasoning_) out.push_back({{"reasoning_content", reasoning}});
     else held_reasoning_ += reasoning;
   }
-  std::string text = content;
   std::vector<json> calls;
-  if (tools_ && !content.empty()) {
-    auto d = tools_->feed(content);
-    text = d.content;
-    for (const auto& c : d.calls) add_call(c.name, c.arguments, calls);
-  }
-  if ((!text.empty() || !calls.empty()) && !held_reasoning_.empty()) {
+  add_pieces(d.calls, calls);
+  if ((!d.content.empty() || !calls.empty()) && !held_reasoning_.empty()) {
     out.push_back({{"reasoning_content", held_reasoning_}});
     held_reasoning_.clear();
   }
-  if (!text.empty()) out.push_back({{"content", text}});
+  if (!d.content.empty()) out.push_back({{"content", d.content}});
   out.insert(out.end(), calls.begin(), calls.end());
+}
+
+void ChatOutput::take(const std::string& reasoning, const std::string& content, std::vector<json>& out) {
+  ToolCallParser::Delta d;
+  if (tools_ && !content.empty()) d = tools_->feed(content);
+  else d.content = content;
+  take(reasoning, d, out);
 }
 
 std::vector<json> ChatOutput::feed(const std::string& text) {
   std::vector<json> out;
-  if (forced_ == ToolChoice::Kind::kRequired || forced_ == ToolChoice::Kind::kNamed) {
-    forced_text_ += text;  // grammar-constrained JSON: turned into calls when complete
-    return out;
-  }
   if (reasoning_) {
     auto d = reasoning_->feed(text);
     take(d.reasoning, d.content, out);
@@ -90,34 +97,12 @@ std::vector<json> ChatOutput::feed(const std::string& text) {
   return out;
 }
 
-void ChatOutput::finish_forced(std::vector<json>& out) {
-  json v = json::parse(forced_text_, nullptr, false);
-  if (forced_ == ToolChoice::Kind::kNamed && v.is_object()) {
-    add_call(forced_name_, v.dump(), out);
-  } else if (forced_ == ToolChoice::Kind::kRequired && v.is_array()) {
-    for (const auto& c : v)
-      if (c.is_object() && c.contains("name") && c["name"].is_string())
-        add_call(c["name"].get<std::string>(), c.value("parameters", json::object()).dump(), out);
-  }
-  if (calls_ == 0 && !forced_text_.empty()) out.push_back({{"content", forced_text_}});  // cut short (length)
-}
-
 std::vector<json> ChatOutput::finish() {
   std::vector<json> out;
-  if (forced_ == ToolChoice::Kind::kRequired || forced_ == ToolChoice::Kind::kNamed) {
-    finish_forced(out);
-    return out;
-  }
   ReasoningParser::Delta d;
   if (reasoning_) d = reasoning_->finish();
   take(d.reasoning, d.content, out);
-  if (tools_) {
-    auto t = tools_->finish();
-    std::vector<json> calls;
-    for (const auto& c : t.calls) add_call(c.name, c.arguments, calls);
-    if (!t.content.empty()) out.push_back({{"content", t.content}});
-    out.insert(out.end(), calls.begin(), calls.end());
-  }
+  if (tools_) take("", tools_->finish(), out);
   if (!held_reasoning_.empty()) out.push_back({{"reasoning_content", held_reasoning_}});
   held_reasoning_.clear();
   return out;

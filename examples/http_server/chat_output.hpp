@@ -2,7 +2,8 @@
 // (--reasoning-parser), tool_calls (--tool-call-parser, or the JSON a forced tool_choice
 // produced) and content — either whole (message()) or as the deltas of a stream (feed/finish),
 // which OpenAI clients reassemble: role first, then content / reasoning_content fragments, and
-// for each tool call one delta with index, id, type and name, then its argument text.
+// for each tool call one delta with index, id, type and name, then its argument text in
+// fragments as the model writes it.
 #pragma once
 
 #include <memory>
@@ -34,16 +35,14 @@ class ChatOutput {
 
  private:
   void take(const std::string& reasoning, const std::string& content, std::vector<nlohmann::json>& out);
-  void add_call(const std::string& name, const std::string& args, std::vector<nlohmann::json>& out);
-  void finish_forced(std::vector<nlohmann::json>& out);
+  void take(const std::string& reasoning, const ToolCallParser::Delta& d, std::vector<nlohmann::json>& out);
+  void add_pieces(const std::vector<ToolCallPiece>& pieces, std::vector<nlohmann::json>& out);
 
   std::optional<ReasoningParser> reasoning_;
   std::unique_ptr<ToolCallParser> tools_;
   bool stream_reasoning_ = true;
   std::string held_reasoning_;  // stream_reasoning false: sent whole
-  ToolChoice::Kind forced_ = ToolChoice::Kind::kAuto;  // kRequired / kNamed: output is JSON
-  std::string forced_name_;
-  std::string forced_text_;
+  bool forced_ = false;  // tool_choice required / named: the output is the calls' JSON
   int calls_ = 0;
   std::mt19937_64 rng_;
 };

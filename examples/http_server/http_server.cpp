@@ -74,8 +74,8 @@ bool sse_write(httplib::DataSink& sink, const std::string& payload) {
   return sink.is_writable() && sink.write(ev.data(), ev.size());
 }
 
-// An aborted sample in a non-streamed answer: the engine refused it (prompt too long for the
-// context or KV pool) or is shutting down.
+// A sample the engine aborted in a non-streamed answer: it refused it (prompt too long for the
+// context or KV pool: 400, SGLang's status for a rejected input) or is shutting down (503).
 ApiError abort_error(const Result& r) {
   const std::string& m = r.finish.message;
   if (m.find("shut down") != std::string::npos) return ApiError(503, m);
@@ -211,8 +211,11 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
       if (job->engine_lost_results()) throw ApiError(500, "the engine finished without a result");
     }
     for (const auto& s : job->samples()) metrics.on_result(*s.result);
+    // Aborted by /abort_request: SGLang answers 200 with finish_reason abort (its
+    // "Abort before prefill" / user abort); only an abort with a cause (the engine refused the
+    // request, or is shutting down) is an HTTP error.
     for (const auto& s : job->samples())
-      if (!s.result->ok()) {
+      if (!s.result->ok() && !job->cancelled()) {
         finish_log(*job, route_name(api), abort_error(*s.result).status(), " (aborted)");
         throw abort_error(*s.result);
       }

@@ -250,8 +250,14 @@ TEST_CASE("tool_choice named and required are enforced by a grammar from the too
   if (rc["finish_reason"] == "tool_calls") {
     for (const auto& tc : rc["message"]["tool_calls"]) CHECK(tc["function"]["name"] == "get_weather");
   } else {
-    CHECK(rc["finish_reason"] == "length");  // the tiny model kept adding calls; still only JSON of calls
-    CHECK(rc["message"]["content"].get<std::string>().rfind("[{\"name\"", 0) == 0);
+    // The tiny model kept adding calls: the ones begun are calls (the last one's arguments cut
+    // short, as OpenAI's are at "length"), or, cut before the first name, the JSON is content.
+    CHECK(rc["finish_reason"] == "length");
+    if (rc["message"].contains("tool_calls")) {
+      for (const auto& tc : rc["message"]["tool_calls"]) CHECK(tc["function"]["name"] == "get_weather");
+    } else {
+      CHECK(rc["message"]["content"].get<std::string>().rfind("[{\"name\"", 0) == 0);
+    }
   }
 
   post_json(*c, "/v1/chat/completions",

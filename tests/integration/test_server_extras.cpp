@@ -89,6 +89,36 @@ TEST_CASE("/abort_request cancels a running request by rid; unknown rids are 404
   }
 }
 
+TEST_CASE("a non-streamed request aborted by /abort_request answers 200 with finish_reason abort, like SGLang") {
+  // SGLang raises an HTTP error only for aborts with a status (a rejected input, an overloaded or
+  // failing scheduler); a user abort returns the response with finish_reason {"type": "abort"}.
+  for (const char* route : {"/generate", "/v1/completions"}) {
+    CAPTURE(route);
+    const bool native = std::string(route) == "/generate";
+    json req = native ? json{{"text", "Once"}, {"rid", "long-plain"},
+                             {"sampling_params", {{"max_new_tokens", 100000}, {"ignore_eos", true}, {"temperature", 0}}}}
+                      : json{{"prompt", "Once"}, {"rid", "long-plain"}, {"max_tokens", 100000}, {"ignore_eos", true},
+                             {"temperature", 0}};
+    int st = 0;
+    json r;
+    std::thread t([&] {
+      auto sc = srv().client(120);
+      r = post_json(*sc, route, req, &st);
+    });
+    auto c = srv().client();
+    int ast = 404;
+    for (int i = 0; i < 2000 && ast == 404; ++i) {  // until the request is registered
+      post_json(*c, "/abort_request", {{"rid", "long-plain"}}, &ast);
+      if (ast == 404) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(ast == 200);
+    t.join();
+    CHECK(st == 200);
+    if (native) CHECK(r["meta_info"]["finish_reason"]["type"] == "abort");
+    else CHECK(r["choices"][0]["finish_reason"] == "abort");
+  }
+}
+
 TEST_CASE("/get_loads reports one rank's queue and token use") {
   auto c = srv().client();
   auto r = c->Get("/get_loads");

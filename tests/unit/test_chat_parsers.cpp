@@ -8,6 +8,7 @@
 
 #include "reasoning_parser.hpp"
 #include "sgl/error.hpp"
+#include "json_scanner.hpp"
 #include "tool_call_parser.hpp"
 
 using sgl::server::ReasoningParser;
@@ -61,23 +62,38 @@ void check_reasoning(const std::string& kind, const std::string& text, const std
 
 struct Calls {
   std::string content;
-  std::vector<std::string> calls;  // "name args"
+  std::vector<std::string> calls;  // "name args", args the concatenated fragments
+  size_t pieces = 0;               // argument fragments received
 };
 
-Calls run_tools(const std::string& kind, const std::vector<std::string>& chunks) {
-  auto p = ToolCallParser::create(kind);
+// Assembles the streamed pieces as an OpenAI client does (by index), checking the order: a call's
+// first piece carries its name, and every later piece of it only argument text.
+Calls run_tools(ToolCallParser& p, const std::vector<std::string>& chunks) {
   Calls out;
-  int expect_index = 0;
   auto take = [&](ToolCallParser::Delta d) {
     out.content += d.content;
     for (auto& c : d.calls) {
-      CHECK(c.index == expect_index++);
-      out.calls.push_back(c.name + " " + c.arguments);
+      if (!c.name.empty()) {
+        CHECK(c.index == static_cast<int>(out.calls.size()));
+        CHECK(c.arguments.empty());
+        out.calls.push_back(c.name + " ");
+      } else {
+        REQUIRE(c.index >= 0);
+        REQUIRE(static_cast<size_t>(c.index) < out.calls.size());  // never before its name
+        CHECK(!c.arguments.empty());
+        out.calls[static_cast<size_t>(c.index)] += c.arguments;
+        ++out.pieces;
+      }
     }
   };
-  for (const auto& c : chunks) take(p->feed(c));
-  take(p->finish());
+  for (const auto& c : chunks) take(p.feed(c));
+  take(p.finish());
   return out;
+}
+
+Calls run_tools(const std::string& kind, const std::vector<std::string>& chunks) {
+  auto p = ToolCallParser::create(kind);
+  return run_tools(*p, chunks);
 }
 
 void check_tools(const std::string& kind, const std::string& text, const std::string& content,
@@ -121,7 +137,14 @@ TEST_CASE("qwen25 tool calls") {
               "</tool_call>\n<tool_call>\n{\"name\": \"t2\", \"arguments\": {\"q\": \"a}b\\\"c\"}}\n</tool_call>",
               "Let me check.\n\n", {"get_weather {\"city\":\"Paris\",\"n\":[1,2]}", "t2 {\"q\":\"a}b\\\"c\"}"});
   check_tools("qwen25", "no calls here < tool_call", "no calls here < tool_call", {});
-  check_tools("qwen25", "<tool_call>{\"name\": \"f\", \"arguments\": {}}", "<tool_call>{\"name\": \"f\", \"arguments\": {}}", {});
+  // A finished object is a call without its closing tag; cut short inside the arguments, the
+  // call keeps what was written (it started streaming); before the arguments began, it is text.
+  check_tools("qwen25", "<tool_call>{\"name\": \"f\", \"arguments\": {}}", "", {"f {}"});
+  check_tools("qwen25", "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": [1, tr", "", {"f {\"a\":[1,tr"});
+  check_tools("qwen25", "<tool_call>{\"name\": \"f\", \"argu", "<tool_call>{\"name\": \"f\", \"argu", {});
+  check_tools("qwen25", "<tool_call>{\"name\": \"f\"}</tool_call>", "", {"f {}"});
+  check_tools("qwen25", "<tool_call>{\"name\": \"f\", \"arguments\": \"{\\\"x\\\": 2}\"}</tool_call>", "", {"f {\"x\":2}"});
+  check_tools("qwen25", "<tool_call>{\"name\": 3, \"arguments\": {}}</tool_call>!", "<tool_call>{\"name\": 3, \"arguments\": {}}</tool_call>!", {});
   check_tools("qwen25", "<tool_call>not json</tool_call>after", "<tool_call>not json</tool_call>after", {});
 }
 
@@ -149,9 +172,76 @@ TEST_CASE("deepseekv3 tool calls") {
   check_tools("deepseekv3", "plain ｜ text", "plain ｜ text", {});
 }
 
-TEST_CASE("json_extent finds complete values only") {
-  CHECK(sgl::server::json_extent("{\"a\": \"}\"} tail") == 10);
-  CHECK(sgl::server::json_extent("[1, [2]]x") == 8);
-  CHECK(sgl::server::json_extent("{\"a\": 1") == 0);
-  CHECK(sgl::server::json_extent("x") == 0);
+TEST_CASE("tool-call arguments stream in fragments as they are written") {
+  // Fed a byte at a time, the name goes out as soon as the arguments object opens and the
+  // arguments follow in many pieces that add up to the whole object.
+  const std::string text = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 3}}\n</tool_call>";
+  auto p = ToolCallParser::create("qwen25");
+  const size_t open = text.find("{\"city");
+  bool named = false;
+  std::string args;
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto d = p->feed(text.substr(i, 1));
+    for (auto& c : d.calls) {
+      if (!c.name.empty()) {
+        CHECK(i == open);  // the '{' of the arguments, not the end of the call
+        named = true;
+      }
+      args += c.arguments;
+    }
+    if (i + 1 == text.find("Paris")) CHECK(args == "{\"city\":\"");
+  }
+  CHECK(p->finish().calls.empty());
+  CHECK(named);
+  CHECK(args == "{\"city\":\"Paris\",\"days\":3}");
+  // Every chunking: more than one fragment when the chunks are small, the same arguments always.
+  auto ch = chunkings(text);
+  Calls one = run_tools("qwen25", ch[0]);
+  CHECK(one.pieces > 10);
+  for (const auto& c : ch) CHECK(run_tools("qwen25", c).calls == std::vector<std::string>{"get_weather " + args});
+}
+
+TEST_CASE("forced tool_choice output is read as calls") {
+  auto named = [](const std::string& text) {
+    std::vector<Calls> r;
+    for (const auto& ch : chunkings(text)) {
+      auto p = ToolCallParser::create_forced("get_weather");
+      r.push_back(run_tools(*p, ch));
+    }
+    return r;
+  };
+  for (const auto& c : named(" {\"city\": \"Oslo\"}")) {
+    CHECK(c.content.empty());
+    CHECK(c.calls == std::vector<std::string>{"get_weather {\"city\":\"Oslo\"}"});
+  }
+  for (const auto& c : named("oops")) CHECK(c.content == "oops");
+  const std::string list = "[{\"name\": \"a\", \"parameters\": {\"x\": 1}}, {\"name\": \"b\", \"parameters\": {}}]";
+  for (const auto& ch : chunkings(list)) {
+    auto p = ToolCallParser::create_forced("");
+    Calls c = run_tools(*p, ch);
+    CHECK(c.content.empty());
+    CHECK(c.calls == std::vector<std::string>{"a {\"x\":1}", "b {}"});
+  }
+}
+
+TEST_CASE("JsonScanner validates and compacts incrementally") {
+  using sgl::server::JsonScanner;
+  auto scan = [](const std::string& s) {
+    JsonScanner j;
+    for (char c : s)
+      if (j.push(c) != JsonScanner::Status::kMore) break;
+    return j;
+  };
+  JsonScanner a = scan("{ \"a\" : [1, -2.5e+3, true, null], \"b\": \"x \\\" \\u00e9\"} tail");
+  CHECK(a.status() == JsonScanner::Status::kDone);
+  CHECK(a.compact() == "{\"a\":[1,-2.5e+3,true,null],\"b\":\"x \\\" \\u00e9\"}");
+  REQUIRE(a.member("a"));
+  CHECK(a.value(*a.member("a")) == "[1,-2.5e+3,true,null]");
+  CHECK(a.value(*a.member("b")) == "\"x \\\" \\u00e9\"");
+  CHECK(scan("{\"a\": 1").status() == JsonScanner::Status::kMore);
+  CHECK(scan("{\"a\": 1").value(*scan("{\"a\": 1").member("a")) == "1");
+  for (const char* bad : {"x", "{a:1}", "{\"a\" 1}", "[01]", "[1.]", "[tru ]", "{\"a\":1,}", "[\"\n\"]", "[\"\\x\"]", "{]"}) {
+    CAPTURE(bad);
+    CHECK(scan(bad).status() == JsonScanner::Status::kInvalid);
+  }
 }

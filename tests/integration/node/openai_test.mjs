@@ -172,6 +172,35 @@ await check("tool_calls (qwen25 parser), whole and streamed", async () => {
   assert.deepEqual(JSON.parse(calls[0].args), { city: "Oslo" });
 });
 
+// The client's own accumulator (ChatCompletionStream, what runTools and the SDK helpers use)
+// on two calls in one answer. The cities are left to the model (a regex class, so the grammar
+// cannot jump forward over them): their letters arrive as argument fragments while the call is
+// being written, and the fragments add up to the same calls as the whole answer.
+const callRe = (tail) => escape('<tool_call>\n{"name": "get_weather", "arguments": {"city": "') + "[a-z]{4}" +
+  escape('"}}\n</tool_call>') + tail;
+const twoCalls = { model, messages, max_tokens: 300, temperature: 0, tools, regex: callRe("\\n" + callRe("")) };
+await check("streamed tool_calls: argument fragments, accumulated by the client's ChatCompletionStream", async () => {
+  const whole = await client.chat.completions.create(twoCalls);
+  const wholeCalls = whole.choices[0].message.tool_calls.map((c) => [c.function.name, c.function.arguments]);
+  assert.equal(wholeCalls.length, 2);
+  for (const [name, args] of wholeCalls) {
+    assert.equal(name, "get_weather");
+    assert.match(args, /^\{"city":"[a-z]{4}"\}$/);
+  }
+  const stream = client.beta.chat.completions.stream({ ...twoCalls, stream: true });
+  const fragments = [0, 0];
+  stream.on("tool_calls.function.arguments.delta", (e) => { if (e.arguments_delta) fragments[e.index] += 1; });
+  const done = [];
+  stream.on("tool_calls.function.arguments.done", (e) => done.push(e.index));
+  const final = await stream.finalChatCompletion();
+  assert.equal(final.choices[0].finish_reason, "tool_calls");
+  const got = final.choices[0].message.tool_calls.map((c) => [c.function.name, c.function.arguments]);
+  assert.deepEqual(got, wholeCalls);
+  assert.ok(final.choices[0].message.tool_calls.every((c) => c.id.startsWith("call_")));
+  assert.ok(fragments[0] > 2 && fragments[1] > 2, `arguments in fragments: ${fragments}`);
+  assert.deepEqual(done, [0, 1]);
+});
+
 await check("tool_choice named (grammar-enforced)", async () => {
   const r = await client.chat.completions.create({
     model, messages, max_tokens: 64, temperature: 0,
