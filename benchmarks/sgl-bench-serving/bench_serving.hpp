@@ -37,6 +37,7 @@ struct Args {
   bool disable_ignore_eos = false;
   double timeout_s = 600;  // per request, whole response
   std::string tag;
+  bool output_details = false;  // per-request lengths, TTFTs, ITLs, texts and errors in the JSONL
 };
 
 // One prompt: token ids when a tokenizer was given (always sent as input_ids to /generate), the
@@ -56,6 +57,7 @@ struct Outcome {
   std::vector<double> itl;  // seconds between tokens (a chunk of n tokens counts as n equal gaps)
   int prompt_len = 0;
   int output_len = 0;
+  int cached_tokens = -1;  // prompt tokens the server found cached, -1 when not reported
   std::string generated_text;
 };
 

@@ -57,6 +57,7 @@ struct Piece {
   std::string text;
   int completion_tokens = -1;  // cumulative, -1 when not reported
   int prompt_tokens = -1;
+  int cached_tokens = -1;
 };
 
 Piece parse_piece(const Args& a, const json& j) {
@@ -66,6 +67,7 @@ Piece parse_piece(const Args& a, const json& j) {
     if (auto m = j.find("meta_info"); m != j.end() && m->is_object()) {
       pc.completion_tokens = m->value("completion_tokens", -1);
       pc.prompt_tokens = m->value("prompt_tokens", -1);
+      pc.cached_tokens = m->value("cached_tokens", -1);
     }
     return pc;
   }
@@ -79,6 +81,8 @@ Piece parse_piece(const Args& a, const json& j) {
   if (auto u = j.find("usage"); u != j.end() && u->is_object()) {
     pc.completion_tokens = u->value("completion_tokens", -1);
     pc.prompt_tokens = u->value("prompt_tokens", -1);
+    if (auto d = u->find("prompt_tokens_details"); d != u->end() && d->is_object())
+      pc.cached_tokens = d->value("cached_tokens", -1);
   }
   return pc;
 }
@@ -112,6 +116,7 @@ Outcome send_request(const Args& a, const Prompt& p) {
 
   auto on_piece = [&](const Piece& pc, Clock::time_point now) {
     if (pc.prompt_tokens >= 0) server_prompt = pc.prompt_tokens;
+    if (pc.cached_tokens >= 0) out.cached_tokens = pc.cached_tokens;
     int new_tokens;
     if (a.backend == "sglang") {
       if (pc.text.size() > cumulative.size()) out.generated_text += pc.text.substr(cumulative.size());

@@ -130,6 +130,8 @@ int run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.1, 1e6));
   app.add_option("--tag", a.tag, "Free text stored in the JSONL record");
+  app.add_flag("--output-details", a.output_details,
+               "Store per-request input_lens, output_lens, ttfts, itls, generated_texts and errors in the JSONL record");
   try {
     cli11_parse_with_prefixes(app, argc, argv);  // argparse-style prefixes: --random-input 1000
   } catch (const CLI::ParseError& e) {

@@ -55,8 +55,9 @@ void title(const std::string& t, char fill) {
 
 void report(const Args& a, const std::vector<Outcome>& outs, double duration) {
   std::vector<double> e2e, ttft, tpot, itl;
-  long long in_tok = 0, out_tok = 0;
+  long long in_tok = 0, out_tok = 0, cached_tok = 0;
   int completed = 0, failed = 0;
+  bool cached_known = false;
   for (const auto& o : outs) {
     if (!o.success) {
       ++failed;
@@ -65,6 +66,7 @@ void report(const Args& a, const std::vector<Outcome>& outs, double duration) {
     ++completed;
     in_tok += o.prompt_len;
     out_tok += o.output_len;
+    if (o.cached_tokens >= 0) cached_known = true, cached_tok += o.cached_tokens;
     e2e.push_back(o.latency);
     ttft.push_back(o.ttft);
     if (o.output_len > 1) tpot.push_back((o.latency - o.ttft) / (o.output_len - 1));
@@ -87,6 +89,13 @@ void report(const Args& a, const std::vector<Outcome>& outs, double duration) {
   row("Benchmark duration (s)", duration);
   row("Total input tokens", std::to_string(in_tok));
   row("Total generated tokens", std::to_string(out_tok));
+  // sgl extra: the share of prompt tokens the server(s) found in their prefix cache, from
+  // meta_info.cached_tokens / usage.prompt_tokens_details.cached_tokens.
+  const double cached_share = in_tok > 0 ? static_cast<double>(cached_tok) / static_cast<double>(in_tok) : 0.0;
+  if (cached_known) {
+    row("Total cached prompt tokens", std::to_string(cached_tok));
+    row("Cached prompt token share", cached_share);
+  }
   row("Request throughput (req/s)", completed / dur);
   row("Input token throughput (tok/s)", in_tok / dur);
   row("Output token throughput (tok/s)", out_tok / dur);
@@ -153,10 +162,29 @@ void report(const Args& a, const std::vector<Outcome>& outs, double duration) {
       {"p99_itl_ms", si.p99},
       {"max_itl_ms", si.max},
       {"concurrency", concurrency},
+      {"total_cached_tokens", cached_known ? nlohmann::json(cached_tok) : nlohmann::json(nullptr)},
+      {"cached_tokens_share", cached_known ? nlohmann::json(cached_share) : nlohmann::json(nullptr)},
   };
+  if (a.output_details) {  // SGLang's --output-details fields, one entry per request in order
+    nlohmann::json in = nlohmann::json::array(), outl = in, ttfts = in, itls = in, texts = in, errors = in;
+    for (const auto& o : outs) {
+      in.push_back(o.prompt_len);
+      outl.push_back(o.output_len);
+      ttfts.push_back(o.ttft);
+      itls.push_back(o.itl);
+      texts.push_back(o.generated_text);
+      errors.push_back(o.error);
+    }
+    j["input_lens"] = in;
+    j["output_lens"] = outl;
+    j["ttfts"] = ttfts;
+    j["itls"] = itls;
+    j["generated_texts"] = texts;
+    j["errors"] = errors;
+  }
   std::ofstream f(a.output_file, std::ios::app);
   if (!f) SGL_THROW(Status::kIoError, "cannot open --output-file '{}' for appending", a.output_file);
-  f << j.dump() << "\n";
+  f << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";  // texts may hold cut UTF-8
   if (!f) SGL_THROW(Status::kIoError, "cannot write --output-file '{}'", a.output_file);
 }
 

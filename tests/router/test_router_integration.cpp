@@ -1,7 +1,9 @@
 // sgl-router in front of three real sgl-server processes on stories260K ($SGL_SHARED_DIR): the
-// same answers as a worker gives directly, cache_aware beating round_robin on cached-token share
-// for a shared-prefix workload, a worker killed in the middle of 64 streams losing no request
-// that had not started streaming, and a worker added through /workers joining the rotation.
+// same answers as a worker gives directly (raw HTTP, sgl-bench-serving and the official openai npm
+// client), cache_aware beating round_robin on cached-token share for sgl-bench-serving's
+// generated-shared-prefix workload (8 prefixes), a worker killed in the middle of 64 streams
+// losing no request that had not started streaming, a client that disconnects mid-stream
+// aborting its upstream request, and a worker added through /workers joining the rotation.
 // Exits with 77 (ctest SKIP_RETURN_CODE) when $SGL_SHARED_DIR or the sgl-server binary is missing.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -33,7 +36,7 @@ namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-std::string g_server_bin, g_model;
+std::string g_server_bin, g_model, g_bench_bin, g_node, g_node_dir, g_tmp;
 
 int free_port() {  // the kernel's pick of an ephemeral port (port 0), released for the child
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -52,7 +55,7 @@ class WorkerProcess {
  public:
   WorkerProcess() : port_(free_port()) {
     std::vector<std::string> args = {g_server_bin, "--model-path", g_model, "--host", "127.0.0.1", "--port",
-                                     std::to_string(port_), "--threads", "1", "--log-level", "error"};
+                                     std::to_string(port_), "--threads", "1", "--log-level", "error", "--enable-metrics"};
     std::vector<char*> av;
     for (auto& s : args) av.push_back(s.data());
     av.push_back(nullptr);
@@ -169,6 +172,38 @@ json gen(const std::string& text, int n) {
   return {{"text", text}, {"sampling_params", {{"max_new_tokens", n}, {"temperature", 0}}}};
 }
 
+
+// sgl-bench-serving against `url` (a worker or the router); the JSONL record it wrote.
+json run_bench(const std::string& url, const std::string& flags) {
+  const std::string out = g_tmp + "/bench.jsonl";
+  std::filesystem::remove(out);
+  std::string cmd = "'" + g_bench_bin + "' --base-url " + url + " --tokenizer '" + g_model +
+                    "' --disable-tqdm --output-file '" + out + "' " + flags + " > '" + g_tmp + "/bench.log' 2>&1";
+  int rc = std::system(cmd.c_str());
+  INFO("command: " << cmd);
+  REQUIRE(rc == 0);
+  std::ifstream f(out);
+  std::string line;
+  std::getline(f, line);
+  json j = json::parse(line, nullptr, false);
+  REQUIRE(j.is_object());
+  return j;
+}
+
+// A worker's /get_loads num_running_reqs and its aborted-requests counter.
+int running(int port) {
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get("/get_loads");
+  return r && r->status == 200 ? json::parse(r->body)[0]["num_running_reqs"].get<int>() : -1;
+}
+double aborted(int port) {
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get("/metrics");
+  if (!r) return -1;
+  const std::string key = "\nsgl:num_aborted_requests_total ";
+  size_t p = r->body.find(key);
+  return p == std::string::npos ? -1 : std::stod(r->body.substr(p + key.size()));
+}
 }  // namespace
 
 TEST_CASE("router on three sgl-server workers") {
@@ -195,39 +230,85 @@ TEST_CASE("router on three sgl-server workers") {
     CHECK(models["workers"].size() == 3);
   }
 
-  SUBCASE("cache_aware reaches a higher cached-token share than round_robin on shared prefixes") {
-    // 8 long "system prompts", 4 follow-up questions each, interleaved across prefixes.
-    const char* stories[] = {"Tom had a red ball", "Sue liked the big tree", "The cat sat on a mat",
-                             "Ben found a shiny rock", "Mia saw a tiny bird", "The sun was warm and bright",
-                             "Max the dog ran fast", "Anna baked a sweet cake"};
+  SUBCASE("sgl-bench-serving and the openai npm client get the same answers through the router") {
+    Router r(urls, "cache_aware");
+    const std::string router_url = "http://127.0.0.1:" + std::to_string(r.port());
+    for (const char* backend : {"sglang", "sglang-oai"}) {
+      CAPTURE(backend);
+      const std::string flags = std::string("--backend ") + backend +
+                                " --dataset-name random --num-prompts 12 --random-input-len 40 --random-output-len 16"
+                                " --random-range-ratio 1 --seed 7 --output-details";
+      json direct = run_bench(w1.url(), flags);
+      json routed = run_bench(router_url, flags);
+      CHECK(routed["completed"] == 12);
+      CHECK(routed["generated_texts"] == direct["generated_texts"]);
+      CHECK(routed["output_lens"] == direct["output_lens"]);
+      for (const auto& e : routed["errors"]) CHECK(e == "");
+    }
+    if (!std::filesystem::exists(g_node) || !std::filesystem::exists(g_node_dir + "/node_modules/openai/package.json")) {
+      MESSAGE("skipped the openai npm client part: node or tests/integration/node/node_modules (install.sh) missing");
+      return;
+    }
+    std::string cmd = "SGL_WORKER_URL=" + w2.url() + " SGL_ROUTER_URL=" + router_url + " timeout 120 '" + g_node +
+                      "' '" + g_node_dir + "/openai_router.mjs'";
+    CHECK(std::system(cmd.c_str()) == 0);
+  }
+
+  SUBCASE("cache_aware reaches a higher cached-token share than round_robin on generated-shared-prefix") {
+    // sgl-bench-serving's generated-shared-prefix dataset: 8 system prompts, 4 questions each,
+    // shuffled; one request at a time so that what is cached depends on the routing alone.
+    const std::string flags =
+        "--backend sglang --dataset-name generated-shared-prefix --gsp-num-groups 8 --gsp-prompts-per-group 4"
+        " --gsp-system-prompt-len 192 --gsp-question-len 16 --gsp-output-len 4 --max-concurrency 1 --seed 3";
     auto run = [&](const std::string& policy, double& share, double& ttft) {
       for (auto* w : {&w0, &w1, &w2}) post(w->port(), "/flush_cache", json::object());
       Router r(urls, policy);
-      int64_t prompt = 0, cached = 0;
-      double t = 0;
-      int n = 0;
-      for (int q = 0; q < 4; ++q)
-        for (int s = 0; s < 8; ++s) {
-          std::string prefix;
-          for (int k = 0; k < 12; ++k) prefix += std::string(stories[s]) + " and it was a happy day. ";
-          json j = post(r.port(), "/generate", gen(prefix + "Question " + std::to_string(q) + ": what next?", 4));
-          REQUIRE(j.contains("meta_info"));
-          prompt += j["meta_info"]["prompt_tokens"].get<int64_t>();
-          cached += j["meta_info"]["cached_tokens"].get<int64_t>();
-          t += j["meta_info"]["time_to_first_token"].get<double>();
-          ++n;
-        }
-      share = static_cast<double>(cached) / static_cast<double>(prompt);
-      ttft = t / n;
+      json j = run_bench("http://127.0.0.1:" + std::to_string(r.port()), flags);
+      REQUIRE(j["completed"] == 32);
+      REQUIRE(j["cached_tokens_share"].is_number());
+      share = j["cached_tokens_share"].get<double>();
+      ttft = j["mean_ttft_ms"].get<double>();
     };
     double share_rr = 0, share_ca = 0, ttft_rr = 0, ttft_ca = 0;
     run("round_robin", share_rr, ttft_rr);
     run("cache_aware", share_ca, ttft_ca);
-    std::printf("cached_tokens share: round_robin %.3f cache_aware %.3f; mean TTFT (worker-reported): "
-                "round_robin %.2f ms cache_aware %.2f ms\n",
-                share_rr, share_ca, ttft_rr * 1e3, ttft_ca * 1e3);
+    std::printf("generated-shared-prefix (8 groups x 4): cached_tokens share round_robin %.3f cache_aware %.3f; "
+                "mean TTFT (sgl-bench-serving) round_robin %.2f ms cache_aware %.2f ms\n",
+                share_rr, share_ca, ttft_rr, ttft_ca);
     CHECK(share_ca > share_rr);
-    CHECK(share_ca > 0.5);  // 3 of every 4 requests of a prefix find it cached
+    CHECK(share_ca > 0.5);  // 3 of every 4 requests of a group find its system prompt cached
+  }
+
+  SUBCASE("a client that disconnects mid-stream aborts its upstream request") {
+    Router r({w0.url()}, "round_robin");
+    const double aborted_before = aborted(w0.port());
+    std::atomic<bool> streaming{false}, leave{false};
+    std::thread t([&] {
+      httplib::Client c("127.0.0.1", r.port());
+      c.set_read_timeout(60, 0);
+      httplib::Request q;
+      q.method = "POST";
+      q.path = "/generate";
+      q.body = json{{"text", "Once upon a time"}, {"stream", true},
+                    {"sampling_params", {{"max_new_tokens", 100000}, {"ignore_eos", true}, {"temperature", 0}}}}
+                   .dump();
+      q.set_header("Content-Type", "application/json");
+      q.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) {
+        streaming = true;
+        return !leave.load();  // false: httplib closes the connection
+      };
+      c.send(q);
+    });
+    auto until = std::chrono::steady_clock::now() + 30s;
+    while (!streaming && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+    REQUIRE(streaming);
+    CHECK(running(w0.port()) == 1);
+    leave = true;
+    t.join();
+    int n = -1;
+    while ((n = running(w0.port())) != 0 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+    CHECK(n == 0);  // the worker stopped decoding: the router closed its upstream connection
+    CHECK(aborted(w0.port()) == aborted_before + 1);
   }
 
   SUBCASE("a worker killed in the middle of 64 streams loses no request that had not started") {
@@ -311,6 +392,18 @@ int main(int argc, char** argv) {
     return 77;
   }
   g_server_bin = bin;
+  const char* bench = std::getenv("SGL_BENCH_BIN");
+  if (!bench || !std::filesystem::exists(bench)) {
+    std::printf("SKIPPED test_router_integration: SGL_BENCH_BIN (the sgl-bench-serving binary) is not set\n");
+    return 77;
+  }
+  g_bench_bin = bench;
+  if (const char* node = std::getenv("SGL_NODE")) g_node = node;
+  if (const char* dir = std::getenv("SGL_NODE_DIR")) g_node_dir = dir;
+  g_tmp = (std::filesystem::temp_directory_path() / ("sgl_router_test_" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(g_tmp);
   doctest::Context ctx(argc, argv);
-  return ctx.run();
+  int rc = ctx.run();
+  std::filesystem::remove_all(g_tmp);
+  return rc;
 }

@@ -9,10 +9,11 @@ if(TARGET sgl_router)
   endforeach()
 endif()
 
-if(TARGET sgl_router AND TARGET sgl-server)
+find_program(SGL_NODE_EXECUTABLE node)
+if(TARGET sgl_router AND TARGET sgl-server AND TARGET sgl-bench-serving)
   add_executable(test_router_integration ${CMAKE_CURRENT_LIST_DIR}/test_router_integration.cpp)
   target_link_libraries(test_router_integration PRIVATE sgl_router doctest::doctest)
   add_test(NAME test_router_integration COMMAND test_router_integration)
   set_tests_properties(test_router_integration PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77
-    ENVIRONMENT "SGL_SERVER_BIN=$<TARGET_FILE:sgl-server>")
+    ENVIRONMENT "SGL_SERVER_BIN=$<TARGET_FILE:sgl-server>;SGL_BENCH_BIN=$<TARGET_FILE:sgl-bench-serving>;SGL_NODE=${SGL_NODE_EXECUTABLE};SGL_NODE_DIR=${PROJECT_SOURCE_DIR}/tests/integration/node")
 endif()
