@@ -6,6 +6,9 @@ file(GLOB_RECURSE SGL_CORE_SOURCES CONFIGURE_DEPENDS
   ${PROJECT_SOURCE_DIR}/src/kernels/*.cpp
   ${PROJECT_SOURCE_DIR}/capi/*.cpp)
 list(FILTER SGL_CORE_SOURCES EXCLUDE REGEX "/src/kernels/gcu/")
+if(NOT SGL_HAVE_GLOO)
+  list(FILTER SGL_CORE_SOURCES EXCLUDE REGEX "_gloo\\.cpp$")
+endif()
 
 foreach(src IN LISTS SGL_CORE_SOURCES)
   if(src MATCHES "_avx2\\.cpp$")
@@ -26,6 +29,10 @@ target_compile_definitions(sgl_objects PRIVATE SGL_BUILDING_LIBRARY SGL_ABI_VERS
   SGL_VERSION_STRING="${PROJECT_VERSION}")
 target_link_libraries(sgl_objects PUBLIC TBB::tbb fmt::fmt nlohmann_json::nlohmann_json
   PkgConfig::XXHASH PkgConfig::UTF8PROC Threads::Threads)
+if(SGL_HAVE_GLOO)
+  target_compile_definitions(sgl_objects PRIVATE SGL_HAVE_GLOO)
+  target_link_libraries(sgl_objects PUBLIC gloo)
+endif()
 
 # Static library: the whole C++ API (include/sgl) and the C API; used by tests, tools and C++ hosts.
 add_library(sgl_static STATIC $<TARGET_OBJECTS:sgl_objects>)
@@ -35,7 +42,7 @@ target_include_directories(sgl_static PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/capi>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_link_libraries(sgl_static PUBLIC TBB::tbb fmt::fmt PkgConfig::XXHASH PkgConfig::UTF8PROC
-  Threads::Threads ${CMAKE_DL_LIBS})
+  Threads::Threads ${CMAKE_DL_LIBS} $<$<BOOL:${SGL_HAVE_GLOO}>:gloo>)
 
 # Shared library: exports only the stable C ABI (sgl_* symbols), versioned by soname.
 add_library(sgl SHARED $<TARGET_OBJECTS:sgl_objects>)
@@ -46,6 +53,7 @@ set_property(TARGET sgl APPEND PROPERTY LINK_DEPENDS ${PROJECT_SOURCE_DIR}/capi/
 target_include_directories(sgl PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/capi>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-target_link_libraries(sgl PRIVATE TBB::tbb fmt::fmt PkgConfig::XXHASH PkgConfig::UTF8PROC Threads::Threads)
+target_link_libraries(sgl PRIVATE TBB::tbb fmt::fmt PkgConfig::XXHASH PkgConfig::UTF8PROC Threads::Threads
+  $<$<BOOL:${SGL_HAVE_GLOO}>:gloo>)
 add_library(sgl::sgl ALIAS sgl)
 add_library(sgl::sgl_static ALIAS sgl_static)
