@@ -53,7 +53,7 @@ constexpr uint64_t kP2pSlotBase = uint64_t{1} << 48;
 
 class GlooCommunicator final : public Communicator {
  public:
-  explicit GlooCommunicator(const DistOptions& opt) : rank_(opt.rank), size_(opt.size), op_timeout_(opt.op_timeout) {
+  explicit GlooCommunicator(const DistOptions& opt) : rank_(opt.rank), size_(opt.size), op_timeout_(opt.op_timeout), group_(opt.group + "/") {
     const InitAddr addr = parse_init_addr(opt.init_addr);
     const auto deadline = Clock::now() + opt.connect_timeout;
     auto left = [&] { return std::max(Millis(0), std::chrono::duration_cast<Millis>(deadline - Clock::now())); };
@@ -61,7 +61,7 @@ class GlooCommunicator final : public Communicator {
     client_ = std::make_unique<TcpStoreClient>(addr.host, addr.port, deadline);
 
     // Join, then wait for everyone, so a missing rank is named instead of hanging in the mesh.
-    const std::string g = opt.group + "/";
+    const std::string& g = group_;
     client_->set(g + "joined/" + std::to_string(rank_), std::vector<char>{static_cast<char>(1)});
     client_->set(g + "size/" + std::to_string(rank_), to_bytes(std::to_string(size_)));
     std::vector<std::string> joined;
@@ -99,6 +99,22 @@ class GlooCommunicator final : public Communicator {
     barrier();  // everyone is done with the store's mesh keys before rank 0 may exit
     SGL_LOG_DEBUG("rank {}/{} joined group '{}' at {} over {}", rank_, size_, opt.group, client_->address(),
                   iface.empty() ? attr.hostname : iface);
+  }
+
+  // Gloo's last collective is not globally finished when it returns on one rank: a rank that
+  // closed its sockets right away could fail a peer still completing it ("connection closed by
+  // peer"). So ranks leave together: each marks itself done in the store and waits (bounded) for
+  // the others before tearing the transport down. Best effort: a dead peer only costs the wait.
+  ~GlooCommunicator() override {
+    if (size_ == 1) return;
+    try {
+      client_->set(group_ + "done/" + std::to_string(rank_), std::vector<char>{static_cast<char>(1)});
+      std::vector<std::string> done;
+      for (int r = 0; r < size_; ++r) done.push_back(group_ + "done/" + std::to_string(r));
+      client_->wait(done, std::min(op_timeout_, Millis(30000)) + (rank_ == 0 ? Millis(2000) : Millis(0)));
+    } catch (const std::exception& e) {
+      SGL_LOG_DEBUG("rank {}: leaving group {}: {}", rank_, group_, e.what());
+    }
   }
 
   int rank() const override { return rank_; }
@@ -175,6 +191,7 @@ class GlooCommunicator final : public Communicator {
 
   int rank_, size_;
   Millis op_timeout_;
+  std::string group_;  // "<group>/": the prefix of this group's store keys
   std::unique_ptr<TcpStoreServer> server_;
   std::unique_ptr<TcpStoreClient> client_;
   std::shared_ptr<gloo::transport::Device> device_;
