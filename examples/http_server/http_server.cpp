@@ -74,12 +74,15 @@ bool sse_write(httplib::DataSink& sink, const std::string& payload) {
   return sink.is_writable() && sink.write(ev.data(), ev.size());
 }
 
-// A sample the engine aborted in a non-streamed answer: it refused it (prompt too long for the
-// context or KV pool: 400, SGLang's status for a rejected input) or is shutting down (503).
+// A sample the engine aborted: it refused it (prompt too long for the context or KV pool: 400,
+// SGLang's status for a rejected input), is shutting down (503), or failed while running it
+// (500, or 503 when out of memory).
 ApiError abort_error(const Result& r) {
-  const std::string& m = r.finish.message;
+  const std::string m = r.finish.message.empty() ? "request aborted" : r.finish.message;
   if (m.find("shut down") != std::string::npos) return ApiError(503, m);
-  return ApiError(400, m.empty() ? "request aborted" : m);
+  const Status st = r.finish.status;
+  if (st == Status::kOk || st == Status::kCancelled) return ApiError(400, m);  // cancelled: as before
+  return from_engine_error(sgl::Error(st, m));
 }
 
 // cpp-httplib 0.11 listens with a backlog of 5, so a burst of clients (64 streams opening at
@@ -178,6 +181,7 @@ void HttpServer::Impl::finish_log(const Job& job, const char* route, int status,
 }
 
 void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response& res, Api api) {
+  check_json_content_type(req.get_header_value("Content-Type"));
   ParsedRequest pr = api == Api::kGenerate      ? parse_generate(req.body, limits)
                      : api == Api::kCompletions ? parse_completions(req.body, limits)
                                                 : parse_chat(req.body, limits);
@@ -505,14 +509,21 @@ void HttpServer::Impl::routes() {
   // Tokenizer routes (SGLang serves both spellings).
   for (const char* path : {"/v1/tokenize", "/tokenize"})
     http.Post(path, [this](const Request& q, Response& r) {
-      guarded(q, r, [&] { send_json(r, 200, tokenize_response(engine, q.body)); });
+      guarded(q, r, [&] {
+        check_json_content_type(q.get_header_value("Content-Type"));
+        send_json(r, 200, tokenize_response(engine, q.body));
+      });
     });
   for (const char* path : {"/v1/detokenize", "/detokenize"})
     http.Post(path, [this](const Request& q, Response& r) {
-      guarded(q, r, [&] { send_json(r, 200, detokenize_response(engine, q.body)); });
+      guarded(q, r, [&] {
+        check_json_content_type(q.get_header_value("Content-Type"));
+        send_json(r, 200, detokenize_response(engine, q.body));
+      });
     });
   http.Post("/abort_request", [this](const Request& q, Response& r) {
     guarded(q, r, [&] {
+      check_json_content_type(q.get_header_value("Content-Type"));
       AbortRequest a = parse_abort_request(q.body);
       if (a.abort_all) {
         int n = jobs.abort_all();

@@ -1,5 +1,7 @@
 #include "request_parser.hpp"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "api_error.hpp"
@@ -93,6 +95,19 @@ void read_openai_sampling(const json& j, const ParseLimits& lim, SamplingParams&
 }
 
 }  // namespace
+
+void check_json_content_type(const std::string& content_type) {
+  std::string type = content_type.substr(0, content_type.find(';'));
+  const auto b = type.find_first_not_of(" \t"), e = type.find_last_not_of(" \t");
+  type = b == std::string::npos ? std::string() : type.substr(b, e - b + 1);
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (type.empty() || type == "application/json") return;
+  if (type.size() > 5 && type.compare(type.size() - 5, 5, "+json") == 0 && type.rfind("application/", 0) == 0) return;
+  // Echo at most a short, printable prefix of the client's header.
+  std::string shown;
+  for (char c : content_type.substr(0, 64)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+  throw ApiError(400, fmt::format("Content-Type '{}' is not JSON; send the body as application/json", shown));
+}
 
 ParsedRequest parse_generate(const std::string& body, const ParseLimits& lim) {
   json j = parse_body(body);
@@ -227,8 +242,14 @@ ParsedRequest parse_completions(const std::string& body, const ParseLimits& lim)
     add(ids_request(get_int_list(*p, "prompt", lim.max_prompt_tokens, 0, kMaxTokenId)));
   } else if (p->is_array() && !p->empty()) {
     if (p->size() > lim.max_batch) bad_field("prompt", fmt::format("prompt must hold at most {} prompts", lim.max_batch));
+    // OpenAI's forms are a list of strings or a list of token arrays, not a mix of the two.
+    const bool strings = (*p)[0].is_string();
     for (size_t i = 0; i < p->size(); ++i) {
       const json& e = (*p)[i];
+      if ((e.is_string() || e.is_array()) && e.is_string() != strings)
+        bad_field("prompt", fmt::format("prompt[{}] is {} but prompt[0] is {}: a prompt list holds only strings or only "
+                                        "token arrays", i, e.is_string() ? "a string" : "a token array",
+                                        strings ? "a string" : "a token array"));
       if (e.is_string()) {
         add(text_request(e.get<std::string>()));
       } else if (e.is_array()) {

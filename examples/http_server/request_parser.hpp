@@ -53,6 +53,11 @@ struct ParsedRequest {
 };
 
 // Each throws ApiError(400) naming the offending field; `body` is the raw request body.
+// Routes that read a JSON body take it as application/json (parameters such as charset
+// allowed, as is any "+json" type) or with no Content-Type at all; anything else (text/plain,
+// a form) is a 400 saying what to send instead of a guess at the body.
+void check_json_content_type(const std::string& content_type);
+
 ParsedRequest parse_generate(const std::string& body, const ParseLimits& limits = {});
 ParsedRequest parse_completions(const std::string& body, const ParseLimits& limits = {});
 ParsedRequest parse_chat(const std::string& body, const ParseLimits& limits = {});

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "sgl/error.hpp"
 #include "sgl/sampling_params.hpp"
 #include "sgl/tokenizer.hpp"  // ChatMessage
 
@@ -26,7 +27,9 @@ struct Request {
   SamplingParams sampling;
   std::string rid;  // optional caller id; echoed in results ("" = engine assigns one)
   // Optional: called on the scheduler thread for every chunk instead of queueing it for next().
-  // Must be quick and must not block on this request's handle.
+  // Must be quick and must not block on this request's handle. If it throws on a partial
+  // chunk the request is aborted with the exception's message; a throw on the final chunk is
+  // logged and the result kept.
   std::function<void(const StreamChunk&)> on_chunk;
 };
 
@@ -36,7 +39,11 @@ struct FinishReason {
   FinishKind kind = FinishKind::kNone;
   std::string matched_str;               // kStop by a stop string
   std::optional<int32_t> matched_token;  // kStop by EOS or a stop token id
-  std::string message;                   // kAbort: why (cancelled, rejected, shut down)
+  std::string message;                   // kAbort: why (cancelled, rejected, shut down, failed)
+  // kAbort: the error's code — kInvalidArgument for a request refused at submission (prompt
+  // longer than the context or the KV pool), kCancelled for cancel() and shutdown, the thrown
+  // sgl::Error's code (kOutOfMemory for std::bad_alloc, else kInternal) for a failure while it ran.
+  Status status = Status::kOk;
   // SGLang's names: "stop", "length", "abort" ("" while running).
   const char* type() const;
 };

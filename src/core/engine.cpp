@@ -129,6 +129,7 @@ RequestHandle Engine::Impl::reject(const std::string& rid, int n, std::function<
     res.prompt_tokens = prompt_len;
     res.finish.kind = FinishKind::kAbort;
     res.finish.message = why;
+    res.finish.status = Status::kInvalidArgument;
     c.result = std::move(res);
     ch->push(std::move(c));
   }

@@ -357,6 +357,54 @@ TEST_CASE("malformed inputs get 4xx and the server keeps serving") {
   CHECK(ok["choices"].size() == 1);
 }
 
+TEST_CASE("400s: a prompt list mixing strings and token arrays, a non-JSON Content-Type, a prompt beyond the context") {
+  auto c = srv().client();
+  auto expect_400 = [](const httplib::Result& r, const std::string& part, const std::string& param) {
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    json b = json::parse(r->body, nullptr, false);
+    REQUIRE(b.is_object());
+    INFO(r->body);
+    CHECK(b["error"]["message"].get<std::string>().find(part) != std::string::npos);
+    if (!param.empty()) CHECK(b["error"]["param"] == param);
+  };
+  expect_400(c->Post("/v1/completions", R"({"prompt": ["Once", [1, 2, 3]], "max_tokens": 2})", "application/json"),
+             "prompt[1] is a token array but prompt[0] is a string", "prompt");
+  expect_400(c->Post("/v1/completions", R"({"prompt": [[1, 2], "upon"], "max_tokens": 2})", "application/json"),
+             "prompt[1] is a string but prompt[0] is a token array", "prompt");
+
+  const std::string body = chat_body().dump();
+  for (const char* path : {"/v1/chat/completions", "/v1/completions", "/generate", "/tokenize", "/abort_request"})
+    expect_400(c->Post(path, body, "text/plain"), "Content-Type 'text/plain' is not JSON", "");
+  expect_400(c->Post("/generate", R"({"text": "x"})", "application/x-www-form-urlencoded"), "send the body as application/json", "");
+  // JSON with parameters or a +json type are fine (no type at all too: test_server_protocol;
+  // httplib's client always sends one).
+  auto ok = c->Post("/v1/chat/completions", body, "application/json; charset=utf-8");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  ok = c->Post("/v1/chat/completions", body, "application/vnd.api+json");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+
+  // One token beyond the context: 400 naming both lengths.
+  auto info = c->Get("/get_server_info");
+  REQUIRE(info);
+  const int64_t ctx = json::parse(info->body)["context_length"].get<int64_t>();
+  json ids = json::array();
+  for (int64_t i = 0; i < ctx + 1; ++i) ids.push_back(3 + i % 100);
+  json gen = {{"input_ids", ids}, {"sampling_params", {{"max_new_tokens", 2}}}};
+  expect_400(c->Post("/generate", gen.dump(), "application/json"),
+             "the input (" + std::to_string(ctx + 1) + " tokens) is longer than the model's context length (" +
+                 std::to_string(ctx) + " tokens)", "");
+  json comp = {{"prompt", ids}, {"max_tokens", 2}};
+  expect_400(c->Post("/v1/completions", comp.dump(), "application/json"), "longer than the model's context length", "");
+
+  // Still serving.
+  ok = c->Post("/v1/chat/completions", body, "application/json");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+}
+
 TEST_CASE("api key: 401 without or with a wrong key") {
   ServerFixture s([](server::ServerArgs& a) { a.api_key = "sekret"; });
   auto c = s.client();

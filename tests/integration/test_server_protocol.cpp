@@ -157,6 +157,17 @@ TEST_CASE("completions: prompts, batch, echo, defaults") {
   expect_error([] { parse_completions(R"({"prompt":{"a":1}})"); }, 400, "prompt must be");
   expect_error([] { parse_completions(R"({"prompt":[1,-2]})"); }, 400, "prompt[1] must be in");
   expect_error([] { parse_completions(R"({"prompt":[1,2],"echo":true})"); }, 400, "echo");
+  expect_error([] { parse_completions(R"({"prompt":["a",[1,2]]})"); }, 400, "only strings or only token arrays");
+  expect_error([] { parse_completions(R"({"prompt":[[1],"a","b"]})"); }, 400, "prompt[1] is a string");
+}
+
+TEST_CASE("JSON routes: Content-Type must be JSON or absent") {
+  for (const char* ok : {"", "application/json", "Application/JSON", " application/json ; charset=utf-8",
+                         "application/problem+json"})
+    CHECK_NOTHROW(check_json_content_type(ok));
+  for (const char* bad : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                          "text/json+xml", "+json", "application/jsonx"})
+    expect_error([&] { check_json_content_type(bad); }, 400, "is not JSON; send the body as application/json");
 }
 
 TEST_CASE("generate: SGLang native fields") {

@@ -171,6 +171,7 @@ TEST_CASE("a prompt longer than the context is rejected with an abort result") {
   CHECK(r.finish.kind == FinishKind::kAbort);
   CHECK(!r.ok());
   CHECK(r.finish.message.find("longer than the model's context length (64 tokens)") != std::string::npos);
+  CHECK(r.finish.status == Status::kInvalidArgument);
   // A prompt that fits is clipped to the context: finish "length" at exactly 64 tokens in all.
   Result ok = eng.generate(greedy_request(random_prompt(rng, 60), 100));
   CHECK(ok.ok());

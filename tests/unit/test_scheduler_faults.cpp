@@ -177,6 +177,7 @@ TEST_CASE("a forward pass that throws aborts its batch with the message; the que
   Result bad = rig.submit({1, 2, kPoison, 3}, 8).result();
   CHECK(bad.finish.kind == FinishKind::kAbort);
   CHECK(bad.finish.message.find("injected fault: poisoned token 444") != std::string::npos);
+  CHECK(bad.finish.status == Status::kInternal);
   CHECK(bad.output_ids.empty());
 
   // In a crowd: poisoned first (fcfs), then six clean requests, two running at a time. Only a
@@ -230,6 +231,7 @@ TEST_CASE("std::bad_alloc in the middle of decoding aborts with the message and 
   Result r = rig.submit(q, 10).result();
   CHECK(r.finish.kind == FinishKind::kAbort);
   CHECK(r.finish.message.find("bad_alloc") != std::string::npos);
+  CHECK(r.finish.status == Status::kOutOfMemory);
   auto want = reference(q, 10);
   CHECK(r.output_ids == std::vector<int32_t>(want.begin(), want.begin() + 3));
 
@@ -289,6 +291,7 @@ TEST_CASE("an on_chunk callback that throws: on a partial chunk the request abor
     Result r = h.result();
     CHECK(r.finish.kind == FinishKind::kAbort);
     CHECK(r.finish.message == "the on_chunk callback threw: boom in the caller");
+    CHECK(r.finish.status == Status::kCancelled);
     CHECK(r.output_ids == std::vector<int32_t>(want.begin(), want.begin() + 2));
     Result o = other.result();
     CHECK(o.ok());

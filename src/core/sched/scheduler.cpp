@@ -6,11 +6,20 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <new>
 
 #include "core/support/check.hpp"
 #include "core/support/log.hpp"
 
 namespace sgl {
+namespace {
+// The code a failed request reports: an sgl::Error's own, kOutOfMemory for bad_alloc.
+Status status_of(const std::exception& e) {
+  if (auto* se = dynamic_cast<const Error*>(&e)) return se->code();
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return Status::kOutOfMemory;
+  return Status::kInternal;
+}
+}  // namespace
 
 Scheduler::Scheduler(const SchedulerOptions& opts, Transformer& model, KvPool& pool, RadixCache& cache,
                      std::shared_ptr<const TextDecoder> decoder)
@@ -94,9 +103,9 @@ void Scheduler::loop() {
       handle_cancellations();
       ran = step();
     } catch (const std::exception& e) {
-      fail_step(e.what());
+      fail_step(e.what(), status_of(e));
     } catch (...) {
-      fail_step("unknown exception");
+      fail_step("unknown exception", Status::kInternal);
     }
     if (!ran) {
       // Nothing could run (e.g. every waiting sample waits for its group's prefill): do not spin.
@@ -112,8 +121,8 @@ void Scheduler::loop() {
   } catch (const std::exception& e) {
     SGL_LOG_ERROR("scheduler: draining the inbox at shutdown failed: {}", e.what());
   }
-  for (auto& r : running_) fail(*r, "engine shut down");
-  for (auto& r : waiting_) fail(*r, "engine shut down");
+  for (auto& r : running_) fail(*r, "engine shut down", Status::kCancelled);
+  for (auto& r : waiting_) fail(*r, "engine shut down", Status::kCancelled);
   remove_finished();
   std::lock_guard lk(mu_);
   for (auto& p : flush_requests_) p.set_value(false);
@@ -147,7 +156,7 @@ void Scheduler::drain_inbox() {
 }
 
 void Scheduler::handle_cancellations() {
-  FinishReason why{FinishKind::kAbort, "", std::nullopt, "cancelled"};
+  FinishReason why{FinishKind::kAbort, "", std::nullopt, "cancelled", Status::kCancelled};
   for (auto& r : running_)
     if (r->channel->cancelled.load(std::memory_order_acquire) && r->finish.kind == FinishKind::kNone) finish(*r, why);
   for (auto& r : waiting_)
@@ -409,7 +418,9 @@ void Scheduler::run_batch(std::vector<Work>& work) {
     // this request with the message and leaves the batch's other requests running.
     try {
       if (r.n_output() >= r.max_new) {  // max_new_tokens == 0: prefill only
-        finish(r, FinishReason{FinishKind::kLength});
+        FinishReason length;
+        length.kind = FinishKind::kLength;
+        finish(r, std::move(length));
         continue;
       }
       const uint32_t* allowed = nullptr;
@@ -422,9 +433,9 @@ void Scheduler::run_batch(std::vector<Work>& work) {
       process_token(r, s.token, s.logprob, std::move(s.top_logprobs));
     } catch (const std::exception& e) {
       SGL_LOG_WARN("scheduler: request '{}' aborted: {}", r.channel->rid, e.what());
-      fail(r, e.what());
+      fail(r, e.what(), status_of(e));
     } catch (...) {
-      fail(r, "unknown exception");
+      fail(r, "unknown exception", Status::kInternal);
     }
   }
   auto t1 = SteadyClock::now();
@@ -434,10 +445,10 @@ void Scheduler::run_batch(std::vector<Work>& work) {
   while (!recent_.empty() && t1 - recent_.front().end > std::chrono::seconds(10)) recent_.pop_front();
 }
 
-void Scheduler::fail(SchedRequest& r, const std::string& why) noexcept {
+void Scheduler::fail(SchedRequest& r, const std::string& why, Status code) noexcept {
   if (r.finish.kind != FinishKind::kNone) return;
   try {
-    finish(r, FinishReason{FinishKind::kAbort, "", std::nullopt, why});
+    finish(r, FinishReason{FinishKind::kAbort, "", std::nullopt, why, code});
     return;
   } catch (const std::exception& e) {
     SGL_LOG_ERROR("scheduler: finishing request '{}' failed: {} (its KV pages may be lost)", r.channel->rid, e.what());
@@ -446,7 +457,7 @@ void Scheduler::fail(SchedRequest& r, const std::string& why) noexcept {
   // finish() itself failed (releasing the KV, building the result): the caller must still get a
   // final result, or its wait() would never return.
   try {
-    if (r.finish.kind == FinishKind::kNone) r.finish = FinishReason{FinishKind::kAbort, "", std::nullopt, why};
+    if (r.finish.kind == FinishKind::kNone) r.finish = FinishReason{FinishKind::kAbort, "", std::nullopt, why, code};
     StreamChunk c;
     c.index = r.index;
     c.finished = true;
@@ -462,7 +473,7 @@ void Scheduler::fail(SchedRequest& r, const std::string& why) noexcept {
   if (&r == chunked_) chunked_ = nullptr;
 }
 
-void Scheduler::fail_step(const std::string& why) noexcept {
+void Scheduler::fail_step(const std::string& why, Status code) noexcept {
   try {
     SGL_LOG_ERROR("scheduler: step failed: {}; aborting {} running request(s)", why, running_.size());
   } catch (...) {
@@ -471,12 +482,12 @@ void Scheduler::fail_step(const std::string& why) noexcept {
   // batch's bookkeeping hits every running request (all were in the batch). With neither,
   // abort the head of the queue so that a failure that repeats cannot spin forever.
   if (admitting_) {
-    fail(*admitting_, why);
+    fail(*admitting_, why, code);
   } else if (!running_.empty()) {
-    for (auto& r : running_) fail(*r, why);
+    for (auto& r : running_) fail(*r, why, code);
     chunked_ = nullptr;
   } else if (!waiting_.empty()) {
-    fail(*waiting_.front(), why);
+    fail(*waiting_.front(), why, code);
   }
   admitting_ = nullptr;
   try {

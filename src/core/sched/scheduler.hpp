@@ -105,10 +105,10 @@ class Scheduler {
   void finish(SchedRequest& r, FinishReason why);
   // Aborts `r` with `why` as its message; never throws, and the caller gets a final result even
   // when releasing the request's KV fails.
-  void fail(SchedRequest& r, const std::string& why) noexcept;
+  void fail(SchedRequest& r, const std::string& why, Status code) noexcept;
   // A step threw outside any one request: aborts the request being admitted, else the
   // requests the step was running.
-  void fail_step(const std::string& why) noexcept;
+  void fail_step(const std::string& why, Status code) noexcept;
   void emit(SchedRequest& r, bool final);
   void update_text(SchedRequest& r);
   void remove_finished();
