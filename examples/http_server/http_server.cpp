@@ -382,6 +382,7 @@ json HttpServer::Impl::server_info() const {
                {"max_queued_requests", c.max_queued_requests},
                {"chunked_prefill_size", c.chunked_prefill_size},
                {"max_prefill_tokens", c.max_prefill_tokens},
+               {"mixed_prefill_tokens", c.mixed_prefill_tokens},
                {"schedule_policy", c.schedule_policy},
                {"disable_radix_cache", c.disable_radix_cache},
                {"page_size", c.page_size},

@@ -30,6 +30,9 @@ void add_server_flags(CLI::App& app, ServerArgs& a) {
   app.add_option("--chunked-prefill-size", e.chunked_prefill_size, "Max prefill tokens of one request per step (-1 = off)")
       ->capture_default_str();
   app.add_option("--max-prefill-tokens", e.max_prefill_tokens, "Max prefill tokens per step")->capture_default_str();
+  app.add_option("--mixed-prefill-tokens", e.mixed_prefill_tokens,
+                 "Max prefill tokens of a step that also decodes (-1 = max-prefill-tokens)")
+      ->capture_default_str();
   app.add_option("--schedule-policy", e.schedule_policy, "lpm, fcfs, random, dfs-weight")->capture_default_str();
   app.add_flag("--disable-radix-cache", e.disable_radix_cache, "Disable prefix caching");
   app.add_flag_callback("--disable-regex-jump-forward", [&e] { e.grammar_jump_forward = false; },

@@ -25,6 +25,12 @@ struct EngineConfig {
   int max_running_requests = 0;       // 0 = min(256, pool tokens / 16, at least 1)
   int64_t chunked_prefill_size = 8192;  // max prefill tokens of one request per step; -1 = no chunking
   int64_t max_prefill_tokens = 16384;   // max prefill tokens of all requests per step
+  // Mixed chunked prefill: a step that also carries decode tokens takes at most this many prefill
+  // tokens (of any requests, chunking prompts to fit), so a running request waits at most one
+  // such bounded step for its next token however many prompts arrive. A step with nothing to
+  // decode still uses max_prefill_tokens (a burst's first tokens come sooner that way). -1 = no
+  // separate bound (the behaviour before: a burst's whole prefill in one step). Needs chunking.
+  int64_t mixed_prefill_tokens = 64;
   std::string schedule_policy = "lpm";  // "lpm", "fcfs", "random", "dfs-weight"
   bool disable_radix_cache = false;
   uint64_t random_seed = 0;             // base of per-request seeds when a request has none

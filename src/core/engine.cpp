@@ -78,6 +78,7 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
   so.max_running_requests = m.config.max_running_requests;
   so.chunked_prefill_size = cfg.chunked_prefill_size;
   so.max_prefill_tokens = cfg.max_prefill_tokens;
+  so.mixed_prefill_tokens = cfg.mixed_prefill_tokens;
   so.policy = cfg.schedule_policy;
   so.random_seed = cfg.random_seed;
   so.max_queued_requests = cfg.max_queued_requests;

@@ -4,7 +4,10 @@
 // retraction); after any workload plus flush every page is free again.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 
 #include "engine_test_util.hpp"
 
@@ -91,6 +94,10 @@ TEST_CASE("greedy outputs are identical alone and in a batch of 16, cache on/off
   SUBCASE("tiny chunks and a small per-step prefill budget") {
     c.chunked_prefill_size = 5;
     c.max_prefill_tokens = 7;
+    run_batched(c, w, want, 2);
+  }
+  SUBCASE("mixed chunked prefill: 3 prompt tokens per decoding step") {
+    c.mixed_prefill_tokens = 3;
     run_batched(c, w, want, 2);
   }
   SUBCASE("page size 4 with chunks of 6") {
@@ -197,4 +204,84 @@ TEST_CASE("flush_cache refuses while a request holds cached pages") {
   h.wait();
   CHECK(eng.flush_cache());
   CHECK(eng.stats().kv_pages_used == 0);
+}
+
+namespace {
+
+// Runs request A (short prompt, long output) and, once A decodes, submits B (a 300-token prompt).
+// Returns how many of A's tokens were streamed after B's submission returned and before B's
+// first token; outputs go to *a_out / *b_out. Callbacks run on the scheduler thread in step
+// order, and within a step decodes stream before prefills, so this counts the steps that carried
+// B's prefill and also decoded A.
+int decodes_during_prefill(const EngineConfig& c, std::vector<int32_t>* a_out, std::vector<int32_t>* b_out) {
+  std::mt19937 rng(5);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string events;  // 'a' per token of A, 'b' per token of B, in streaming order
+  Engine eng(c);       // after what its callbacks touch, so it stops first
+  auto tap = [&](char who) {
+    return [&, who](const StreamChunk& ch) {
+      std::lock_guard lk(mu);
+      events.append(ch.token_ids.size(), who);
+      cv.notify_all();
+    };
+  };
+  Request a = greedy_request(random_prompt(rng, 8), 120);
+  a.on_chunk = tap('a');
+  RequestHandle ha = eng.submit(std::move(a));
+  {
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return events.size() >= 2; });
+  }
+  Request b = greedy_request(random_prompt(rng, 300), 4);
+  b.on_chunk = tap('b');
+  RequestHandle hb = eng.submit(std::move(b));
+  size_t mark;
+  {
+    std::lock_guard lk(mu);
+    mark = events.size();
+  }
+  Result rb = hb.result(), ra = ha.result();
+  REQUIRE(ra.ok());
+  REQUIRE(rb.ok());
+  *a_out = ra.output_ids;
+  *b_out = rb.output_ids;
+  std::lock_guard lk(mu);
+  const size_t first_b = events.find('b', mark);
+  REQUIRE(first_b != std::string::npos);
+  return static_cast<int>(std::count(events.begin() + static_cast<std::ptrdiff_t>(mark),
+                                     events.begin() + static_cast<std::ptrdiff_t>(first_b), 'a'));
+}
+
+}  // namespace
+
+TEST_CASE("mixed chunked prefill: a long prompt arriving while another request decodes never stalls it") {
+  EngineConfig c = tiny_config();
+  std::vector<int32_t> a_alone, b_alone, a_out, b_out;
+  {
+    EngineConfig solo = c;
+    solo.chunked_prefill_size = -1;
+    decodes_during_prefill(solo, &a_alone, &b_alone);  // reference tokens (no chunking at all)
+  }
+  SUBCASE("a budget of 16 prompt tokens per decoding step") {
+    c.mixed_prefill_tokens = 16;
+    // B's 300 prompt tokens take ceil(300/16) = 19 steps, and every one of them decodes A; at
+    // most one of them may have streamed before `mark` was taken.
+    const int n = decodes_during_prefill(c, &a_out, &b_out);
+    CHECK(n >= 18);
+  }
+  SUBCASE("no separate bound: B's whole prefill is one step, A gets at most two tokens meanwhile") {
+    c.mixed_prefill_tokens = -1;
+    const int n = decodes_during_prefill(c, &a_out, &b_out);
+    CHECK(n <= 2);
+  }
+  CHECK(a_out == a_alone);
+  CHECK(b_out == b_alone);
+}
+
+TEST_CASE("mixed_prefill_tokens is validated") {
+  EngineConfig c = tiny_config();
+  c.mixed_prefill_tokens = 0;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("mixed_prefill_tokens must be -1 (no bound) or >= 1 (got 0)"),
+                       sgl::Error);
 }

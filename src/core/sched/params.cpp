@@ -60,6 +60,8 @@ void EngineConfig::validate() const {
   SGL_REQUIRE_FIELD(chunked_prefill_size == -1 || chunked_prefill_size >= 1,
                     "chunked_prefill_size must be -1 (disable) or >= 1 (got {})", chunked_prefill_size);
   SGL_REQUIRE_FIELD(max_prefill_tokens >= 1, "max_prefill_tokens must be >= 1 (got {})", max_prefill_tokens);
+  SGL_REQUIRE_FIELD(mixed_prefill_tokens == -1 || mixed_prefill_tokens >= 1,
+                    "mixed_prefill_tokens must be -1 (no bound) or >= 1 (got {})", mixed_prefill_tokens);
   SGL_REQUIRE_FIELD(schedule_policy == "lpm" || schedule_policy == "fcfs" || schedule_policy == "random" ||
                         schedule_policy == "dfs-weight",
                     "schedule_policy must be one of lpm, fcfs, random, dfs-weight (got '{}')", schedule_policy);

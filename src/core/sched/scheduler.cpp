@@ -265,8 +265,17 @@ void Scheduler::schedule_decode(std::vector<Work>& work) {
 
 // Continues the chunked request, then admits waiting requests in policy order while the step's
 // prefill budget, max_running_requests and free + evictable pages allow.
+//
+// Mixed chunked prefill (SGLang's --enable-mixed-chunk, with a budget of its own): when the step
+// already carries decode tokens (`work` holds only decodes here), its prefill is capped at
+// mixed_prefill_tokens. A step's cost is then bounded by its decodes plus that many prompt
+// tokens, so a burst of long prompts is spread over many steps instead of stalling every running
+// stream for the whole burst; the prompts still get every step's spare budget, and the decode
+// tokens ride on the weights the prefill reads anyway. A fixed token count rather than a time
+// target keeps the schedule deterministic (same batches for the same arrivals).
 void Scheduler::schedule_prefill(std::vector<Work>& work) {
   int64_t budget = opts_.max_prefill_tokens;
+  if (!work.empty() && opts_.mixed_prefill_tokens > 0) budget = std::min(budget, opts_.mixed_prefill_tokens);
   const int64_t chunk_cap = opts_.chunked_prefill_size < 0 ? INT64_MAX : opts_.chunked_prefill_size;
   bool any_prefill = false;
   new_token_ratio_ = std::max(0.1, new_token_ratio_ - 0.0015);

@@ -34,6 +34,7 @@ struct SchedulerOptions {
   int max_running_requests = 1;
   int64_t chunked_prefill_size = 8192;  // -1 = no chunking
   int64_t max_prefill_tokens = 16384;
+  int64_t mixed_prefill_tokens = 64;  // prefill budget of a step with decodes; -1 = max_prefill_tokens
   std::string policy = "lpm";
   uint64_t random_seed = 0;
   int max_queued_requests = 0;
