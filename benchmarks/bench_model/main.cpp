@@ -56,9 +56,7 @@ int main(int argc, char** argv) {
     const ModelConfig& c = model->config;
     const int page = 16;
     const int64_t n_pages = (n_prompt + n_gen + page - 1) / page + 1;
-    KvPool pool(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim),
-                             page, n_pages, kernels::DType::F16},
-                *backend);
+    KvPool pool(kv_pool_config_for(c, page, n_pages, kernels::DType::F16), *backend);
     std::vector<int32_t> pages;
     pool.alloc(n_pages, pages);
     std::mt19937 rng(42);

@@ -112,9 +112,7 @@ int main(int argc, char** argv) {
     for (int bs : batch_sizes)
       for (int in : input_lens)
         for (int out : output_lens) need = std::max<int64_t>(need, bs * ((in + out + page - 1) / page));
-    KvPool pool(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim),
-                             page, need, kernels::DType::F16},
-                *backend);
+    KvPool pool(kv_pool_config_for(c, page, need, kernels::DType::F16), *backend);
     std::printf("model: %s\n%s\nbackend: %s\n", model_path.c_str(), c.summary().c_str(), backend->describe().c_str());
     std::mt19937 rng(42);
     if (warmup) run_point(tf, pool, c, page, batch_sizes.front(), std::min(input_lens.front(), 32), 4, rng);

@@ -54,6 +54,7 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
   kc.n_kv_heads = static_cast<int>(mc.n_head_kv);
   kc.head_dim = static_cast<int>(mc.head_dim);
   kc.page_size = cfg.page_size;
+  kc.v_is_k = mc.is_mla();  // deepseek2: one compressed row per token and layer
   kc.dtype = cfg.kv_cache_dtype == "f32"    ? kernels::DType::F32
              : cfg.kv_cache_dtype == "bf16" ? kernels::DType::BF16
              : cfg.kv_cache_dtype == "q8_0" ? kernels::DType::Q8_0
@@ -86,6 +87,16 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
   so.jump_forward = cfg.grammar_jump_forward;
   m.scheduler = std::make_shared<Scheduler>(so, *m.transformer, *m.pool, *m.cache, m.text);
   m.scheduler->start();
+  if (mc.is_mla()) {
+    // What a decompressed K/V cache would cost, next to the compressed row the pool holds.
+    const MlaConfig& a = mc.mla;
+    const size_t naive = mc.n_layer * (kernels::row_bytes(kc.dtype, mc.n_head * (a.qk_nope + a.qk_rope)) +
+                                       kernels::row_bytes(kc.dtype, mc.n_head * a.v_head_dim));
+    const size_t row = KvPool::bytes_per_token(kc);
+    SGL_LOG_INFO("engine: MLA KV row of {} values per token and layer: {} bytes per token vs {} for decompressed "
+                 "K/V ({:.1f}x more tokens in the same memory)",
+                 a.kv_lora_rank + a.qk_rope, row, naive, static_cast<double>(naive) / static_cast<double>(row));
+  }
   SGL_LOG_INFO("engine: {} on {}; KV pool {} tokens ({} pages of {}, {}; {}), context {}, max running {}",
                mc.summary(), m.backend->describe(), pool_tokens, kc.n_pages, kc.page_size,
                kernels::dtype_name(kc.dtype), plan.how, m.config.context_length, m.config.max_running_requests);

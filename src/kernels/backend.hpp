@@ -45,6 +45,7 @@ struct RopeParams {
   float freq_scale = 1.0f;  // linear rope scaling: angle *= freq_scale (= 1/factor)
   RopeStyle style = RopeStyle::kNorm;
   const float* freq_factors = nullptr;  // optional, n_rot/2 values: angle_i /= freq_factors[i]
+  float mscale = 1.0f;                  // cos and sin are multiplied by this (YaRN magnitude term)
 };
 
 enum class MoeGating : int { kSoftmax = 1, kSigmoid = 2 };  // GGUF expert_gating_func values

@@ -12,3 +12,10 @@ TEST_CASE("MoE goldens: Mixtral, qwen2moe, qwen3moe match llama.cpp on cpu and r
     for (const char* device : {"cpu", "ref"})
       test::check_logits_golden(dir / (std::string(name) + ".gguf"), dir / (std::string(name) + ".json"), device);
 }
+
+TEST_CASE("MLA goldens: deepseek2 (V3-like and legacy V2-Lite-like) match llama.cpp on cpu and ref") {
+  const auto dir = test::data_dir() / "moe";
+  for (const char* name : {"tiny-deepseek2", "tiny-deepseek2-lite"})
+    for (const char* device : {"cpu", "ref"})
+      test::check_logits_golden(dir / (std::string(name) + ".gguf"), dir / (std::string(name) + ".json"), device);
+}

@@ -45,9 +45,7 @@ struct Runner {
     backend = kernels::create_backend(device, kernels::BackendOptions{2, ""});
     tf = std::make_unique<Transformer>(model, *backend);
     const ModelConfig& c = model->config;
-    pool = std::make_unique<KvPool>(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv),
-                                                 static_cast<int>(c.head_dim), kPageSize, kPages, kernels::DType::F32},
-                                    *backend);
+    pool = std::make_unique<KvPool>(kv_pool_config_for(c, kPageSize, kPages, kernels::DType::F32), *backend);
     REQUIRE(pool->alloc(kPages, pages));
     std::reverse(pages.begin(), pages.end());
   }

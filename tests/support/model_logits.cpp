@@ -21,9 +21,7 @@ std::vector<float> prefill_decode_logits(const std::string& path, const std::str
   auto backend = kernels::create_backend(device, kernels::BackendOptions{2, ""});
   Transformer tf(model, *backend);
   const ModelConfig& c = model->config;
-  KvPool pool(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim),
-                           kPageSize, run.kv_pages, run.kv_dtype},
-              *backend);
+  KvPool pool(kv_pool_config_for(c, kPageSize, run.kv_pages, run.kv_dtype), *backend);
   std::vector<int32_t> pages;
   REQUIRE(pool.alloc(run.kv_pages, pages));
   if (run.reverse_pages) std::reverse(pages.begin(), pages.end());

@@ -1,6 +1,6 @@
 // MoE GGUF files that are inconsistent are refused at load with an error naming the key or
 // tensor: missing expert tensors, expert_used_count outside 1..expert_count, groups that do not
-// divide the experts, a missing shared expert.
+// divide the experts, a missing shared expert, MLA dimensions that disagree.
 #include <doctest/doctest.h>
 
 #include <functional>
@@ -122,5 +122,93 @@ TEST_CASE("MoE load errors name the key or tensor") {
     std::string e = load_error(rewrite(q3, out, {{"qwen3moe.expert_gating_func", u32(3)}}));
     INFO(e);
     CHECK(contains(e, "expert_gating_func"));
+  }
+}
+
+TEST_CASE("deepseek2 load errors name the key or tensor") {
+  const auto dir = test::scratch_dir("deepseek2_load_errors");
+  const std::string ds = (dir / "ds.gguf").string(), out = (dir / "bad.gguf").string();
+  write_synthetic_gguf(synthetic_preset("tiny", "deepseek2"), ds);
+  REQUIRE(load_error(ds).empty());
+  auto u32 = [](uint32_t v) { return gguf::Value::u32(v); };
+  auto dropping = [&](const std::string& name) {
+    return load_error(rewrite(ds, out, {}, [&](const std::string& n) { return n == name; }));
+  };
+
+  SUBCASE("MLA key_length is not kv_lora_rank + rope") {
+    std::string e = load_error(rewrite(ds, out, {{"deepseek2.attention.key_length", u32(60)}}));
+    INFO(e);
+    CHECK(contains(e, "key_length"));
+    CHECK(contains(e, "kv_lora_rank + rope"));
+  }
+  SUBCASE("MLA value_length_mla without key_length_mla") {
+    const gguf::GgufFile f = gguf::GgufFile::open(ds);
+    gguf::GgufWriter w;
+    for (const auto& [k, v] : f.metadata())
+      if (k != "deepseek2.attention.key_length_mla") w.set(k, v);
+    for (const gguf::TensorInfo& t : f.tensors()) {
+      const auto* p = static_cast<const uint8_t*>(t.data);
+      w.add_tensor(t.name, t.dtype, t.dims, std::vector<uint8_t>(p, p + t.nbytes));
+    }
+    w.write(out);
+    std::string e = load_error(out);
+    INFO(e);
+    CHECK(contains(e, "key_length_mla"));
+  }
+  SUBCASE("key_length_mla not above the rope dims") {
+    std::string e = load_error(rewrite(ds, out, {{"deepseek2.attention.key_length_mla", u32(16)}}));
+    INFO(e);
+    CHECK(contains(e, "rope.dimension_count"));
+  }
+  SUBCASE("k_b of the wrong shape for the MLA dims") {
+    std::string e = load_error(rewrite(ds, out, {{"deepseek2.attention.key_length_mla", u32(40)}}));
+    INFO(e);
+    CHECK(contains(e, "attn_q_b.weight"));
+  }
+  SUBCASE("expert groups that do not divide the experts") {
+    std::string e = load_error(rewrite(ds, out, {{"deepseek2.expert_group_count", u32(3)}}));
+    INFO(e);
+    CHECK(contains(e, "expert_group_count 3"));
+    CHECK(contains(e, "divide"));
+  }
+  SUBCASE("as many used groups as groups") {
+    std::string e = load_error(rewrite(ds, out, {{"deepseek2.expert_group_used_count", u32(4)}}));
+    INFO(e);
+    CHECK(contains(e, "expert_group_used_count"));
+  }
+  SUBCASE("missing shared expert tensor") {
+    std::string e = dropping("blk.2.ffn_up_shexp.weight");
+    INFO(e);
+    CHECK(contains(e, "blk.2.ffn_up_shexp.weight"));
+    CHECK(contains(e, "shared expert"));
+  }
+  SUBCASE("missing attn_k_b") {
+    std::string e = dropping("blk.1.attn_k_b.weight");
+    INFO(e);
+    CHECK(contains(e, "blk.1.attn_k_b.weight"));
+  }
+  SUBCASE("missing dense FFN of a leading layer") {
+    std::string e = dropping("blk.0.ffn_gate.weight");
+    INFO(e);
+    CHECK(contains(e, "blk.0.ffn_gate.weight"));
+  }
+  SUBCASE("leading dense layers beyond the model") {
+    std::string e = load_error(rewrite(ds, out, {{"deepseek2.leading_dense_block_count", u32(7)}}));
+    INFO(e);
+    CHECK(contains(e, "leading_dense_block_count"));
+  }
+  SUBCASE("missing expert_shared_count") {
+    const gguf::GgufFile f = gguf::GgufFile::open(ds);
+    gguf::GgufWriter w;
+    for (const auto& [k, v] : f.metadata())
+      if (k != "deepseek2.expert_shared_count") w.set(k, v);
+    for (const gguf::TensorInfo& t : f.tensors()) {
+      const auto* p = static_cast<const uint8_t*>(t.data);
+      w.add_tensor(t.name, t.dtype, t.dims, std::vector<uint8_t>(p, p + t.nbytes));
+    }
+    w.write(out);
+    std::string e = load_error(out);
+    INFO(e);
+    CHECK(contains(e, "expert_shared_count"));
   }
 }

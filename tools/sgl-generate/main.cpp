@@ -71,9 +71,7 @@ int main(int argc, char** argv) {
                          : kv_type == "q8_0" ? kernels::DType::Q8_0
                                              : throw Error(Status::kInvalidArgument, "--kv-cache-dtype must be f16, bf16, f32 or q8_0");
     const int page = 16;
-    KvPool pool(KvPoolConfig{static_cast<int>(c.n_layer), static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim),
-                             page, (total + page - 1) / page, kvd},
-                *backend);
+    KvPool pool(kv_pool_config_for(c, page, (total + page - 1) / page, kvd), *backend);
     std::vector<int32_t> pages;
     pool.alloc(pool.total_pages(), pages);
     double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();

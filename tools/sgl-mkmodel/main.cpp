@@ -36,9 +36,14 @@ int main(int argc, char** argv) {
   float theta = 0;
   bool tied = false, llama3 = false, fused = false;
   int64_t experts = 0, experts_used = 0, ff_exp = 0, ff_shexp = -1;
+  int64_t q_lora = -1, kv_lora = 0, dense_lead = -1, shared = -1, groups = -1, groups_used = -1;
+  float yarn = -1, weights_scale = -1;
+  std::string gating;
+  bool legacy_kv_b = false, no_probs_bias = false, no_norm = false;
+  float yarn_mscale = -1;
   HfQuantSpec hq;
   std::string hf_quant, twin_out;
-  app.add_option("--arch", arch, "llama, qwen2, qwen3, qwen2moe, qwen3moe or mixtral")->capture_default_str();
+  app.add_option("--arch", arch, "llama, qwen2, qwen3, qwen2moe, qwen3moe, mixtral or deepseek2")->capture_default_str();
   app.add_option("--preset", preset, "tiny, 110m or 1b")->capture_default_str();
   app.add_option("--type", type,
                  "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k..q6_k (K-quants: Q8_0 for rows "
@@ -61,6 +66,19 @@ int main(int argc, char** argv) {
   app.add_option("--experts-used", experts_used, "MoE: experts per token");
   app.add_option("--ff-exp", ff_exp, "MoE: expert feed-forward length (Mixtral: --ff)");
   app.add_option("--ff-shexp", ff_shexp, "qwen2moe: shared expert feed-forward length");
+  app.add_option("--q-lora", q_lora, "deepseek2: q_lora_rank (0: plain attn_q, like V2-Lite)");
+  app.add_option("--kv-lora", kv_lora, "deepseek2: kv_lora_rank");
+  app.add_flag("--legacy-kv-b", legacy_kv_b, "deepseek2: write the old combined attn_kv_b layout (no key_length_mla)");
+  app.add_option("--dense-lead", dense_lead, "deepseek2: leading dense layers");
+  app.add_option("--shared", shared, "deepseek2: shared experts");
+  app.add_option("--groups", groups, "deepseek2: expert groups (0: plain top-k)");
+  app.add_option("--groups-used", groups_used, "deepseek2: expert groups kept per token");
+  app.add_option("--gating", gating, "deepseek2: softmax or sigmoid routing");
+  app.add_flag("--no-probs-bias", no_probs_bias, "deepseek2: no exp_probs_b selection bias");
+  app.add_option("--weights-scale", weights_scale, "deepseek2: routed weight scale (0: none)");
+  app.add_option("--yarn", yarn, "deepseek2: YaRN factor (0: no rope scaling)");
+  app.add_option("--yarn-mscale-all-dim", yarn_mscale, "deepseek2: YaRN mscale_all_dim (V3 1.0, V2-Lite 0.707)");
+  app.add_flag("--no-norm", no_norm, "deepseek2: do not renormalise the chosen experts' weights");
   app.add_flag("--fused-gate-up", fused, "MoE: write ffn_gate_up_exps instead of ffn_gate_exps + ffn_up_exps");
   app.add_flag("--tied", tied, "tie the output matrix to the token embedding");
   app.add_flag("--llama3-rope", llama3, "llama3 rope scaling (factor 8, low 1, high 4, original context 1024)");
@@ -92,6 +110,23 @@ int main(int argc, char** argv) {
     else if (ff && arch == "mixtral") s.n_ff_exp = ff;
     if (ff_shexp >= 0) s.n_ff_shexp = ff_shexp;
     s.fused_gate_up = fused;
+    if (q_lora >= 0) s.q_lora_rank = q_lora;
+    if (kv_lora) s.kv_lora_rank = kv_lora;
+    s.legacy_kv_b = legacy_kv_b;
+    if (dense_lead >= 0) s.n_leading_dense = dense_lead;
+    if (shared >= 0) s.n_shared = shared;
+    if (groups >= 0) s.n_group = groups;
+    if (groups_used >= 0) s.n_group_used = groups_used;
+    if (!gating.empty()) {
+      if (gating != "softmax" && gating != "sigmoid")
+        SGL_THROW(Status::kInvalidArgument, "--gating '{}' is not softmax or sigmoid", gating);
+      s.sigmoid_gating = gating == "sigmoid";
+    }
+    if (no_probs_bias) s.probs_bias = false;
+    if (weights_scale >= 0) s.weights_scale = weights_scale;
+    if (yarn >= 0) s.yarn_factor = yarn;
+    if (yarn_mscale >= 0) s.yarn_mscale_all_dim = yarn_mscale;
+    if (no_norm) s.norm_weights = false;
     if (ctx) s.n_ctx = ctx;
     if (theta > 0) s.rope_theta = theta;
     s.tied_embeddings = tied;

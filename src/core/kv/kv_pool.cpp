@@ -1,8 +1,21 @@
 #include "core/kv/kv_pool.hpp"
 
+#include "core/model/model_config.hpp"
 #include "core/support/check.hpp"
 
 namespace sgl {
+
+KvPoolConfig kv_pool_config_for(const ModelConfig& m, int page_size, int64_t n_pages, kernels::DType dtype) {
+  KvPoolConfig c;
+  c.n_layers = static_cast<int>(m.n_layer);
+  c.n_kv_heads = static_cast<int>(m.n_head_kv);
+  c.head_dim = static_cast<int>(m.head_dim);
+  c.page_size = page_size;
+  c.n_pages = n_pages;
+  c.dtype = dtype;
+  c.v_is_k = m.is_mla();
+  return c;
+}
 
 // One token's K (or V) of one layer: n_kv_heads rows of head_dim; Q8_0 blocks of 32 run along
 // head_dim, so a head's row is whole blocks.
@@ -10,7 +23,7 @@ static size_t slot_bytes(const KvPoolConfig& c) {
   return kernels::row_bytes(c.dtype, static_cast<int64_t>(c.n_kv_heads) * c.head_dim);
 }
 
-size_t KvPool::bytes_per_token(const KvPoolConfig& c) { return 2ull * c.n_layers * slot_bytes(c); }
+size_t KvPool::bytes_per_token(const KvPoolConfig& c) { return (c.v_is_k ? 1ull : 2ull) * c.n_layers * slot_bytes(c); }
 
 KvPool::KvPool(const KvPoolConfig& config, kernels::Backend& backend) : config_(config), backend_(backend) {
   using kernels::DType;
@@ -33,7 +46,7 @@ KvPool::KvPool(const KvPoolConfig& config, kernels::Backend& backend) : config_(
     for (int l = 0; l < config.n_layers; ++l) {
       kernels::KvLayer kv;
       kv.k = backend.alloc(bytes);
-      kv.v = backend.alloc(bytes);
+      kv.v = config.v_is_k ? kv.k : backend.alloc(bytes);
       kv.dtype = config.dtype;
       kv.n_kv_heads = config.n_kv_heads;
       kv.head_dim = config.head_dim;
@@ -43,8 +56,8 @@ KvPool::KvPool(const KvPoolConfig& config, kernels::Backend& backend) : config_(
     }
   } catch (...) {
     for (auto& kv : layers_) {
+      if (kv.v != kv.k) backend.free(kv.v);
       backend.free(kv.k);
-      backend.free(kv.v);
     }
     throw;
   }
@@ -55,8 +68,8 @@ KvPool::KvPool(const KvPoolConfig& config, kernels::Backend& backend) : config_(
 
 KvPool::~KvPool() {
   for (auto& kv : layers_) {
+    if (kv.v != kv.k) backend_.free(kv.v);
     backend_.free(kv.k);
-    backend_.free(kv.v);
   }
 }
 

@@ -12,14 +12,22 @@
 
 namespace sgl {
 
+struct ModelConfig;
+
 struct KvPoolConfig {
   int n_layers = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
   int page_size = 1;
   int64_t n_pages = 0;
-  kernels::DType dtype = kernels::DType::F16;  // F32, F16 or BF16
+  kernels::DType dtype = kernels::DType::F16;  // F32, F16, BF16 or Q8_0
+  // MLA (deepseek2): V is the leading part of the K row, so a layer stores one row per token
+  // and KvLayer::v points at the K storage.
+  bool v_is_k = false;
 };
+
+// The pool layout a model needs: its KV heads and head_dim, and for MLA the single shared row.
+KvPoolConfig kv_pool_config_for(const ModelConfig& model, int page_size, int64_t n_pages, kernels::DType dtype);
 
 class KvPool {
  public:
@@ -36,7 +44,7 @@ class KvPool {
   int64_t used_pages() const { return total_pages() - free_pages(); }
   const std::vector<kernels::KvLayer>& layers() const { return layers_; }
 
-  // Bytes of K+V for one token across all layers.
+  // Bytes of K+V for one token across all layers (K only when v_is_k).
   static size_t bytes_per_token(const KvPoolConfig& c);
 
   // Appends n page ids to `out`; returns false (allocating nothing) if fewer than n are free.

@@ -1,5 +1,6 @@
 #include "core/model/model_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -8,13 +9,14 @@
 namespace sgl {
 
 bool is_supported_arch(const std::string& arch) {
-  return arch == "llama" || arch == "qwen2" || arch == "qwen3" || arch == "qwen2moe" || arch == "qwen3moe";
+  return arch == "llama" || arch == "qwen2" || arch == "qwen3" || arch == "qwen2moe" || arch == "qwen3moe" ||
+         arch == "deepseek2";
 }
 
 void ModelConfig::validate() const {
   auto bad = [&](const std::string& what) { SGL_THROW(Status::kInvalidArgument, "model config ({}): {}", arch, what); };
   if (!is_supported_arch(arch))
-    SGL_THROW(Status::kUnsupported, "architecture '{}' is not supported (supported: llama, qwen2, qwen3, qwen2moe, qwen3moe)", arch);
+    SGL_THROW(Status::kUnsupported, "architecture '{}' is not supported (supported: llama, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2)", arch);
   if (n_vocab <= 0) bad(fmt::format("vocabulary size {} must be positive", n_vocab));
   if (n_embd <= 0) bad(fmt::format("embedding length {} must be positive", n_embd));
   if (n_layer <= 0 || n_layer > 1024) bad(fmt::format("layer count {} must be in 1..1024", n_layer));
@@ -29,7 +31,28 @@ void ModelConfig::validate() const {
   if (!(rms_eps > 0) || rms_eps > 1) bad(fmt::format("rms epsilon {} must be in (0, 1]", rms_eps));
   if (rope_scaling.type != RopeScalingType::kNone && !(rope_scaling.factor > 0))
     bad(fmt::format("rope scaling factor {} must be positive", rope_scaling.factor));
+  if (rope_scaling.type == RopeScalingType::kYarn && !is_mla())
+    bad("YaRN rope scaling is implemented for deepseek2 (MLA) only");
   validate_moe(bad);
+  validate_mla(bad);
+}
+
+void ModelConfig::validate_mla(const std::function<void(const std::string&)>& bad) const {
+  const MlaConfig& m = mla;
+  if (arch == "deepseek2" && !is_mla()) bad("attention.kv_lora_rank must be positive for deepseek2 (MLA)");
+  if (!is_mla()) return;
+  if (arch != "deepseek2") bad("multi-head latent attention is only defined for deepseek2");
+  if (m.kv_lora_rank > 4096) bad(fmt::format("kv_lora_rank {} is above 4096", m.kv_lora_rank));
+  if (m.q_lora_rank < 0 || m.q_lora_rank > 65536) bad(fmt::format("q_lora_rank {} must be in 0..65536", m.q_lora_rank));
+  if (m.qk_rope <= 0 || m.qk_rope % 2 != 0 || m.qk_rope != n_rot)
+    bad(fmt::format("rope.dimension_count {} must be even and positive (the rotated part of each MLA head)", m.qk_rope));
+  if (m.qk_nope <= 0)
+    bad(fmt::format("key_length_mla {} must be larger than rope.dimension_count {}", m.qk_nope + m.qk_rope, m.qk_rope));
+  if (m.v_head_dim <= 0 || m.v_head_dim > 1024) bad(fmt::format("value_length_mla {} must be in 1..1024", m.v_head_dim));
+  if (head_dim != m.kv_lora_rank + m.qk_rope || n_head_kv != 1)
+    bad(fmt::format("the MLA cache row is kv_lora_rank + rope = {} with one KV head (got head_dim {}, {} KV heads)",
+                    m.kv_lora_rank + m.qk_rope, head_dim, n_head_kv));
+  if (moe.n_expert > 0 && moe.n_shared < 0) bad("expert_shared_count must not be negative");
 }
 
 void ModelConfig::validate_moe(const std::function<void(const std::string&)>& bad) const {
@@ -71,6 +94,8 @@ std::string ModelConfig::summary() const {
       rope_style == kernels::RopeStyle::kNorm ? "norm" : "neox",
       rope_scaling.type == RopeScalingType::kNone     ? "none"
       : rope_scaling.type == RopeScalingType::kLinear ? fmt::format("linear x{}", rope_scaling.factor)
+          : rope_scaling.type == RopeScalingType::kYarn   ? fmt::format("yarn x{} orig {} mscale_all_dim {}", rope_scaling.factor,
+                                                          rope_scaling.original_context, rope_scaling.yarn_log_mul)
                                                       : fmt::format("llama3 x{}", rope_scaling.factor),
       rms_eps, tied_embeddings, qkv_bias, qk_norm) +
          (moe.n_expert > 0 ? fmt::format(" experts={}/{} ff_exp={} shared_ff={} gating={} norm={} scale={} groups={}/{} "
@@ -79,7 +104,11 @@ std::string ModelConfig::summary() const {
                                          moe.gating == kernels::MoeGating::kSoftmax ? "softmax" : "sigmoid",
                                          moe.norm_weights, moe.weights_scale, moe.n_group_used, moe.n_group,
                                          moe.n_leading_dense)
-                           : std::string());
+                           : std::string()) +
+         (is_mla() ? fmt::format(" mla: q_lora={} kv_lora={} qk_nope={} qk_rope={} v={}{}", mla.q_lora_rank,
+                                 mla.kv_lora_rank, mla.qk_nope, mla.qk_rope, mla.v_head_dim,
+                                 mla.legacy_kv_b ? " (legacy attn_kv_b)" : "")
+                   : std::string());
 }
 
 std::vector<float> llama3_rope_factors(const ModelConfig& c) {
@@ -101,6 +130,59 @@ std::vector<float> llama3_rope_factors(const ModelConfig& c) {
     }
     out.push_back(static_cast<float>(f));
   }
+  return out;
+}
+
+std::vector<float> yarn_rope_factors(const ModelConfig& c) {
+  const RopeScaling& s = c.rope_scaling;
+  const float freq_scale = 1.0f / s.factor;
+  // ggml_rope_yarn_corr_dims: the pair range over which the ramp falls from 1 to 0, in float.
+  auto corr_dim = [&](float n_rot) {
+    return static_cast<float>(c.n_rot) *
+           std::log(static_cast<float>(s.original_context) / (n_rot * 2 * static_cast<float>(std::numbers::pi))) /
+           (2 * std::log(c.rope_theta));
+  };
+  const float low = std::max(0.0f, std::floor(corr_dim(s.beta_fast)));
+  const float high = std::min(static_cast<float>(c.n_rot - 1), std::ceil(corr_dim(s.beta_slow)));
+  std::vector<float> out;
+  for (int64_t i = 0; i < c.n_rot / 2; ++i) {
+    const float y = (static_cast<float>(i) - low) / std::max(0.001f, high - low);
+    const float ramp = 1 - std::min(1.0f, std::max(0.0f, y));  // ext_factor 1
+    out.push_back(1.0f / (freq_scale * (1 - ramp) + ramp));
+  }
+  return out;
+}
+
+MlaScales mla_scales(const ModelConfig& c) {
+  const RopeScaling& s = c.rope_scaling;
+  MlaScales out;
+  const float hd = static_cast<float>(c.mla.qk_nope + c.mla.qk_rope);
+  if (s.type != RopeScalingType::kYarn) {
+    // No ramp: the rope magnitude is the attn_factor; freq_scale is 1 (or linear) here.
+    const float fs = s.type == RopeScalingType::kLinear ? 1.0f / s.factor : 1.0f;
+    const float m = s.attn_factor * (1.0f + 0.1f * std::log(1.0f / fs)) * (1.0f + 0.1f * s.yarn_log_mul * std::log(1.0f / fs));
+    out.rope_mscale = s.attn_factor;
+    out.kq_scale = m * m / std::sqrt(hd);
+    return out;
+  }
+  const float factor = s.factor, fs = 1.0f / factor;
+  auto get_mscale = [](float scale, float mscale) { return scale <= 1.0f ? 1.0f : 0.1f * mscale * std::log(scale) + 1.0f; };
+  // llama-context.cpp: yarn_attn_factor, then cancelled against the ramp's own magnitude term.
+  float attn_factor;
+  if (s.yarn_log_mul != 0.0f) {
+    const float mscale = s.yarn_log_mul != 1.0f ? s.yarn_log_mul : 1.0f;  // deepseek2 special case
+    attn_factor = get_mscale(factor, mscale) / get_mscale(factor, s.yarn_log_mul);
+  } else {
+    attn_factor = get_mscale(factor, 1.0f);
+  }
+  attn_factor *= 1.0f / (1.0f + 0.1f * std::log(factor));
+  attn_factor *= s.attn_factor;
+  // ggml rope_yarn: cos/sin times attn_factor * (1 + 0.1 ln(1/freq_scale)).
+  out.rope_mscale = attn_factor * (1.0f + 0.1f * std::log(1.0f / fs));
+  // deepseek2.cpp: kq_scale = mscale^2 / sqrt(head_k), mscale from the original attn_factor.
+  const float attn_factor_org = attn_factor * (1.0f + 0.1f * std::log(1.0f / fs));
+  const float mscale = attn_factor_org * (1.0f + 0.1f * s.yarn_log_mul * std::log(1.0f / fs));
+  out.kq_scale = mscale * mscale / std::sqrt(hd);
   return out;
 }
 

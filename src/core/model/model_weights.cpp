@@ -87,6 +87,45 @@ void resolve_moe(const ModelConfig& c, const TensorStore& s, const std::string& 
   }
 }
 
+// deepseek2 attention. The MLA layout stores k_b per head as [kv_lora][qk_nope] already (the
+// converter transposed it); a legacy combined attn_kv_b holds, per head, qk_nope key rows then
+// v_head_dim value rows of kv_lora each: the value rows are views, the key rows are transposed
+// once into an F32 copy so both layouts run the same absorbed attention.
+void resolve_mla(const ModelConfig& c, const TensorStore& s, const std::string& p, LayerWeights& L) {
+  const MlaConfig& m = c.mla;
+  const int64_t E = c.n_embd, H = c.n_head, qk = m.qk_nope + m.qk_rope;
+  if (m.q_lora_rank > 0) {
+    L.wq_a = matrix(s, p + "attn_q_a.weight", E, m.q_lora_rank);
+    L.q_a_norm = vec(s, p + "attn_q_a_norm.weight", m.q_lora_rank);
+    L.wq_b = matrix(s, p + "attn_q_b.weight", m.q_lora_rank, H * qk);
+  } else {
+    L.wq = matrix(s, p + "attn_q.weight", E, H * qk);
+  }
+  L.wkv_a = matrix(s, p + "attn_kv_a_mqa.weight", E, m.kv_lora_rank + m.qk_rope);
+  L.kv_a_norm = vec(s, p + "attn_kv_a_norm.weight", m.kv_lora_rank);
+  L.wo = matrix(s, p + "attn_output.weight", H * m.v_head_dim, E);
+  if (!m.legacy_kv_b) {
+    L.k_b = experts(need(s, p + "attn_k_b.weight"), m.qk_nope, m.kv_lora_rank, H, 1, 0);
+    L.v_b = experts(need(s, p + "attn_v_b.weight"), m.kv_lora_rank, m.v_head_dim, H, 1, 0);
+    return;
+  }
+  const kernels::WeightView kv_b = matrix(s, p + "attn_kv_b.weight", m.kv_lora_rank, H * (m.qk_nope + m.v_head_dim));
+  const size_t rb = kernels::row_bytes(kv_b.dtype, m.kv_lora_rank);
+  const auto* base = static_cast<const uint8_t*>(kv_b.data);
+  L.k_b_owned.resize(static_cast<size_t>(H * m.kv_lora_rank * m.qk_nope));
+  std::vector<float> row(static_cast<size_t>(m.kv_lora_rank));
+  for (int64_t h = 0; h < H; ++h) {
+    const int64_t first = h * (m.qk_nope + m.v_head_dim);
+    float* kt = L.k_b_owned.data() + h * m.kv_lora_rank * m.qk_nope;
+    for (int64_t j = 0; j < m.qk_nope; ++j) {
+      kernels::dequantize_row(kv_b.dtype, base + (first + j) * rb, row.data(), m.kv_lora_rank);
+      for (int64_t r = 0; r < m.kv_lora_rank; ++r) kt[r * m.qk_nope + j] = row[r];
+    }
+    L.k_b.push_back(kernels::WeightView{kt, kernels::DType::F32, m.kv_lora_rank, m.qk_nope});
+    L.v_b.push_back(kernels::WeightView{base + (first + m.qk_nope) * rb, kv_b.dtype, m.v_head_dim, m.kv_lora_rank});
+  }
+}
+
 }  // namespace
 
 ModelWeights resolve_weights(const ModelConfig& c, const TensorStore& s) {
@@ -105,20 +144,24 @@ ModelWeights resolve_weights(const ModelConfig& c, const TensorStore& s) {
     LayerWeights L;
     L.attn_norm = vec(s, p + "attn_norm.weight", E);
     L.ffn_norm = vec(s, p + "ffn_norm.weight", E);
-    L.wq = matrix(s, p + "attn_q.weight", E, qw);
-    L.wk = matrix(s, p + "attn_k.weight", E, kvw);
-    L.wv = matrix(s, p + "attn_v.weight", E, kvw);
-    L.wo = matrix(s, p + "attn_output.weight", qw, E);
-    if (c.qkv_bias) {
-      L.bq = vec(s, p + "attn_q.bias", qw);
-      L.bk = vec(s, p + "attn_k.bias", kvw);
-      L.bv = vec(s, p + "attn_v.bias", kvw);
-    }
-    // HF llama with attention_bias=true also biases o_proj; present in the file or not at all.
-    if (s.find(p + "attn_output.bias")) L.bo = vec(s, p + "attn_output.bias", E);
-    if (c.qk_norm) {
-      L.q_norm = vec(s, p + "attn_q_norm.weight", c.head_dim);
-      L.k_norm = vec(s, p + "attn_k_norm.weight", c.head_dim);
+    if (c.is_mla()) {
+      resolve_mla(c, s, p, L);
+    } else {
+      L.wq = matrix(s, p + "attn_q.weight", E, qw);
+      L.wk = matrix(s, p + "attn_k.weight", E, kvw);
+      L.wv = matrix(s, p + "attn_v.weight", E, kvw);
+      L.wo = matrix(s, p + "attn_output.weight", qw, E);
+      if (c.qkv_bias) {
+        L.bq = vec(s, p + "attn_q.bias", qw);
+        L.bk = vec(s, p + "attn_k.bias", kvw);
+        L.bv = vec(s, p + "attn_v.bias", kvw);
+      }
+      // HF llama with attention_bias=true also biases o_proj; present in the file or not at all.
+      if (s.find(p + "attn_output.bias")) L.bo = vec(s, p + "attn_output.bias", E);
+      if (c.qk_norm) {
+        L.q_norm = vec(s, p + "attn_q_norm.weight", c.head_dim);
+        L.k_norm = vec(s, p + "attn_k_norm.weight", c.head_dim);
+      }
     }
     if (c.is_moe_layer(l)) {
       resolve_moe(c, s, p, L);

@@ -28,6 +28,14 @@ struct LayerWeights {
   kernels::WeightView sh_gate, sh_up, sh_down;
   kernels::WeightView sh_gate_inp;  // qwen2moe: 1 × n_embd
 
+  // MLA layers (deepseek2): q through the low-rank pair q_a/q_b (or plain wq when q_lora_rank
+  // is 0), the compressed KV projection, and per head the absorption matrix k_b (kv_lora rows
+  // of qk_nope) and the value up-projection v_b (v_head_dim rows of kv_lora).
+  kernels::WeightView wq_a, wq_b, wkv_a;
+  std::vector<float> q_a_norm, kv_a_norm;
+  std::vector<kernels::WeightView> k_b, v_b;
+  std::vector<float> k_b_owned;  // legacy attn_kv_b: its key part transposed to F32 (k_b points here)
+
   kernels::MoeExperts experts() const { return {exp_gate, exp_up, exp_down}; }
 };
 

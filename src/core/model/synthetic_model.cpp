@@ -170,6 +170,42 @@ void write_text(const std::filesystem::path& p, const std::string& text) {
   if (!f) SGL_THROW(Status::kIoError, "cannot write '{}'", p.string());
 }
 
+// deepseek2 metadata as llama.cpp's converter writes it (replacing the generic head keys).
+void write_deepseek2_keys(gguf::GgufWriter& w, const SyntheticSpec& s, const ModelConfig& c) {
+  using gguf::Value;
+  auto u32 = [](int64_t v) { return Value::u32(static_cast<uint32_t>(v)); };
+  const std::string a = "deepseek2.";
+  const MlaConfig& m = c.mla;
+  if (m.legacy_kv_b) {
+    w.set(a + "attention.head_count_kv", u32(c.n_head));
+    w.set(a + "attention.key_length", u32(m.qk_nope + m.qk_rope));
+    w.set(a + "attention.value_length", u32(m.v_head_dim));
+  } else {
+    w.set(a + "attention.head_count_kv", u32(1));
+    w.set(a + "attention.key_length", u32(m.kv_lora_rank + m.qk_rope));
+    w.set(a + "attention.value_length", u32(m.kv_lora_rank));
+    w.set(a + "attention.key_length_mla", u32(m.qk_nope + m.qk_rope));
+    w.set(a + "attention.value_length_mla", u32(m.v_head_dim));
+  }
+  w.set(a + "attention.q_lora_rank", u32(m.q_lora_rank));
+  w.set(a + "attention.kv_lora_rank", u32(m.kv_lora_rank));
+  w.set(a + "leading_dense_block_count", u32(c.moe.n_leading_dense));
+  w.set(a + "expert_shared_count", u32(c.moe.n_shared));
+  w.set(a + "expert_weights_scale", Value::f32(c.moe.weights_scale));
+  w.set(a + "expert_weights_norm", Value::boolean(c.moe.norm_weights));
+  w.set(a + "expert_gating_func", u32(static_cast<int>(c.moe.gating)));
+  if (c.moe.n_group > 1) {
+    w.set(a + "expert_group_count", u32(c.moe.n_group));
+    w.set(a + "expert_group_used_count", u32(c.moe.n_group_used));
+  }
+  if (s.yarn_factor > 0) {
+    w.set(a + "rope.scaling.type", Value::string("yarn"));
+    w.set(a + "rope.scaling.factor", Value::f32(s.yarn_factor));
+    w.set(a + "rope.scaling.original_context_length", u32(s.yarn_original_context));
+    w.set(a + "rope.scaling.yarn_log_multiplier", Value::f32(0.1f * s.yarn_mscale_all_dim));
+  }
+}
+
 }  // namespace
 
 SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arch_in) {
@@ -187,6 +223,19 @@ SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arc
   } else {
     SGL_THROW(Status::kInvalidArgument, "unknown synthetic model preset '{}' (tiny, 110m, 1b)", preset);
   }
+  if (arch == "deepseek2") {
+    // DeepSeek-V3-like routing and attention, scaled down.
+    s.n_layer = preset == "tiny" ? 3 : s.n_layer;
+    s.n_head_kv = 1;
+    s.n_expert = 8, s.n_expert_used = 2, s.n_ff_exp = preset == "tiny" ? 32 : s.n_ff / 4;
+    s.n_shared = 1, s.n_leading_dense = 1, s.n_group = 4, s.n_group_used = 2;
+    s.sigmoid_gating = true, s.probs_bias = true, s.norm_weights = true, s.weights_scale = 2.5f;
+    s.q_lora_rank = preset == "tiny" ? 32 : s.n_embd / 2;
+    s.kv_lora_rank = preset == "tiny" ? 48 : 4 * (s.n_embd / s.n_head);
+    s.qk_nope = s.qk_rope = s.v_head_dim = preset == "tiny" ? 16 : s.n_embd / s.n_head;
+    s.yarn_factor = 4.0f;
+    s.yarn_original_context = s.n_ctx / 4;
+  }
   if (mixtral || arch == "qwen2moe" || arch == "qwen3moe") {
     s.n_expert = 8;
     s.n_expert_used = 2;
@@ -201,9 +250,22 @@ SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arc
 void validate_synthetic_spec(const SyntheticSpec& s) {
   auto bad = [](const std::string& what) { SGL_THROW(Status::kInvalidArgument, "synthetic model: {}", what); };
   if (!is_supported_arch(s.arch))
-    bad(fmt::format("architecture '{}' is not one of llama, mixtral, qwen2, qwen3, qwen2moe, qwen3moe", s.arch));
-  const bool moe_arch = s.arch == "qwen2moe" || s.arch == "qwen3moe";
+    bad(fmt::format("architecture '{}' is not one of llama, mixtral, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2", s.arch));
+  const bool deepseek = s.arch == "deepseek2";
+  const bool moe_arch = s.arch == "qwen2moe" || s.arch == "qwen3moe" || deepseek;
   if (moe_arch && s.n_expert <= 0) bad(fmt::format("architecture {} needs experts (n_expert > 0)", s.arch));
+  if (deepseek) {
+    if (s.kv_lora_rank <= 0 || s.qk_nope <= 0 || s.qk_rope <= 0 || s.qk_rope % 2 != 0 || s.v_head_dim <= 0 ||
+        s.q_lora_rank < 0)
+      bad("deepseek2 needs kv_lora_rank, qk_nope, v_head_dim > 0, an even qk_rope > 0 and q_lora_rank >= 0");
+    if (s.n_leading_dense < 0 || s.n_leading_dense >= s.n_layer)
+      bad(fmt::format("leading dense layers {} must be in 0..{}", s.n_leading_dense, s.n_layer - 1));
+    if (s.n_shared < 0 || s.n_ff_shexp != 0) bad("deepseek2 shared experts are n_shared x n_ff_exp (n_ff_shexp 0)");
+    if (s.yarn_factor < 0 || (s.yarn_factor > 0 && s.yarn_original_context <= 0))
+      bad("YaRN needs factor > 0 and a positive original context");
+  } else if (s.kv_lora_rank || s.legacy_kv_b || s.n_shared || s.n_leading_dense || s.yarn_factor > 0) {
+    bad("MLA, shared-expert count, leading dense layers and YaRN are deepseek2 settings");
+  }
   if (s.n_expert > 0) {
     if (s.arch != "llama" && !moe_arch) bad(fmt::format("architecture {} has no MoE variant", s.arch));
     if (s.n_expert > 256 || s.n_expert_used <= 0 || s.n_expert_used > s.n_expert)
@@ -211,7 +273,7 @@ void validate_synthetic_spec(const SyntheticSpec& s) {
     if (s.arch == "llama" && s.n_ff_exp != s.n_ff)
       bad(fmt::format("Mixtral experts are feed_forward_length wide ({}), not {}", s.n_ff, s.n_ff_exp));
     if (s.n_ff_exp <= 0 || s.n_ff_exp > 262144) bad(fmt::format("expert ff length {} must be in 1..262144", s.n_ff_exp));
-    if ((s.arch == "qwen2moe") != (s.n_ff_shexp > 0))
+    if (!deepseek && (s.arch == "qwen2moe") != (s.n_ff_shexp > 0))
       bad("a shared expert (n_ff_shexp > 0) is written for qwen2moe and only there");
   } else if (s.fused_gate_up) {
     bad("fused_gate_up needs experts");
@@ -236,7 +298,9 @@ void validate_synthetic_spec(const SyntheticSpec& s) {
   // K-quant matrices with other row lengths fall back to Q8_0 (matrix_type), which needs 32.
   const int64_t need = std::min<int64_t>(info.block_elems, 32);
   for (int64_t row : {s.n_embd, s.n_ff, s.n_head * hd, s.n_expert > 0 ? s.n_ff_exp : s.n_ff,
-                      s.n_ff_shexp > 0 ? s.n_ff_shexp : s.n_ff})
+                      s.n_ff_shexp > 0 ? s.n_ff_shexp : s.n_ff, deepseek ? s.kv_lora_rank : s.n_ff,
+                      deepseek ? s.qk_nope : s.n_ff, deepseek && s.q_lora_rank ? s.q_lora_rank : s.n_ff,
+                      deepseek ? s.n_head * s.v_head_dim : s.n_ff})
     if (row % need != 0)
       bad(fmt::format("{} weights need row lengths divisible by {}, but one is {}", info.name, need, row));
   if (s.llama3_rope && (s.arch != "llama" || !(s.llama3_factor > 0) ||
@@ -260,7 +324,7 @@ ModelConfig synthetic_config(const SyntheticSpec& s) {
   c.n_ff = s.n_ff;
   c.n_ctx_train = s.n_ctx;
   c.rope_theta = s.rope_theta;
-  c.rope_style = s.arch == "llama" ? kernels::RopeStyle::kNorm : kernels::RopeStyle::kNeox;
+  c.rope_style = s.arch == "llama" || s.arch == "deepseek2" ? kernels::RopeStyle::kNorm : kernels::RopeStyle::kNeox;
   c.rms_eps = s.rms_eps;
   c.tied_embeddings = s.tied_embeddings;
   c.qkv_bias = s.arch == "qwen2" || s.arch == "qwen2moe";
@@ -272,6 +336,28 @@ ModelConfig synthetic_config(const SyntheticSpec& s) {
     c.moe.n_ff_shexp = s.n_ff_shexp;
     c.moe.shared_gate = s.arch == "qwen2moe";
     c.moe.norm_weights = s.arch != "qwen2moe";  // llama.cpp: Mixtral and qwen3moe renormalise, qwen2moe not
+  }
+  if (s.arch == "deepseek2") {
+    c.head_dim = s.kv_lora_rank + s.qk_rope;
+    c.n_head_kv = 1;
+    c.n_rot = s.qk_rope;
+    c.mla = MlaConfig{s.q_lora_rank, s.kv_lora_rank, s.qk_nope, s.qk_rope, s.v_head_dim, s.legacy_kv_b};
+    c.moe.n_shared = s.n_shared;
+    c.moe.n_ff_shexp = s.n_shared * s.n_ff_exp;
+    c.moe.n_leading_dense = s.n_leading_dense;
+    c.moe.n_group = s.n_group;
+    c.moe.n_group_used = s.n_group_used;
+    c.moe.gating = s.sigmoid_gating ? kernels::MoeGating::kSigmoid : kernels::MoeGating::kSoftmax;
+    c.moe.probs_bias = s.probs_bias;
+    c.moe.norm_weights = s.norm_weights;
+    c.moe.weights_scale = s.weights_scale;
+    if (s.yarn_factor > 0) {
+      c.rope_scaling.type = RopeScalingType::kYarn;
+      c.rope_scaling.factor = s.yarn_factor;
+      c.rope_scaling.original_context = s.yarn_original_context;
+      // What the loader gets back from the GGUF's 0.1 * mscale_all_dim.
+      c.rope_scaling.yarn_log_mul = (0.1f * s.yarn_mscale_all_dim) / 0.1f;
+    }
   }
   if (s.llama3_rope) {
     c.rope_scaling.type = RopeScalingType::kLlama3;
@@ -310,9 +396,10 @@ void write_synthetic_gguf(const SyntheticSpec& s, const std::string& path) {
     w.set(a + "expert_count", Value::u32(static_cast<uint32_t>(c.moe.n_expert)));
     w.set(a + "expert_used_count", Value::u32(static_cast<uint32_t>(c.moe.n_expert_used)));
     if (s.arch != "llama") w.set(a + "expert_feed_forward_length", Value::u32(static_cast<uint32_t>(c.moe.n_ff_exp)));
-    if (c.moe.n_ff_shexp > 0)
+    if (c.moe.n_ff_shexp > 0 && s.arch == "qwen2moe")
       w.set(a + "expert_shared_feed_forward_length", Value::u32(static_cast<uint32_t>(c.moe.n_ff_shexp)));
   }
+  if (c.is_mla()) write_deepseek2_keys(w, s, c);
   w.set("tokenizer.ggml.model", Value::string("llama"));
   w.set("tokenizer.ggml.tokens", Value::string_array(vocab.pieces));
   w.set("tokenizer.ggml.scores", Value::f32_array(vocab.scores));

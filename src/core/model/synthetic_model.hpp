@@ -44,11 +44,25 @@ struct SyntheticSpec {
   int64_t n_ff_exp = 0;
   int64_t n_ff_shexp = 0;
   bool fused_gate_up = false;  // GGUF: one ffn_gate_up_exps tensor instead of ffn_gate_exps + ffn_up_exps
+  // deepseek2: multi-head latent attention (q_lora_rank 0 = plain attn_q; legacy_kv_b writes the
+  // old combined attn_kv_b layout without key_length_mla), n_shared shared experts of n_ff_exp,
+  // the first n_leading_dense layers dense, routing by softmax or sigmoid (+ exp_probs_b bias),
+  // expert groups, renormalised and scaled weights, and YaRN rope (yarn_factor 0 = none).
+  int64_t q_lora_rank = 0, kv_lora_rank = 0, qk_nope = 0, qk_rope = 0, v_head_dim = 0;
+  bool legacy_kv_b = false;
+  int64_t n_shared = 0, n_leading_dense = 0, n_group = 0, n_group_used = 0;
+  bool sigmoid_gating = false, probs_bias = false, norm_weights = false;
+  float weights_scale = 0;
+  float yarn_factor = 0;
+  int64_t yarn_original_context = 512;
+  float yarn_mscale_all_dim = 1.0f;
   uint64_t seed = 1;
 };
 
 // Presets: "tiny" (vocab 512, embd 64, 2 layers, 4/2 heads, ff 128; MoE archs and "mixtral":
-// 8 experts, 2 used, expert ff 32, qwen2moe shared ff 64), "110m" (dim 768, 12 layers,
+// 8 experts, 2 used, expert ff 32, qwen2moe shared ff 64; deepseek2: 3 layers (1 dense), 4
+// heads, q_lora 32, kv_lora 48, nope/rope/v 16, 8 experts in 4 groups (2 used), 2 used, one
+// shared, sigmoid + bias, weights normalised and x2.5, YaRN x4 from 512), "110m" (dim 768, 12 layers,
 // 12 heads, ff 2048, vocab 32000), "1b" (dim 2048, 16 layers, 32/8 heads, ff 5632, vocab 32000).
 // Throws sgl::Error(kInvalidArgument) for an unknown preset or architecture.
 SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arch = "llama");

@@ -3,6 +3,31 @@
 #include "core/support/check.hpp"
 
 namespace sgl {
+namespace {
+
+// deepseek2 attention, GGUF names and shapes as llama.cpp's deepseek2 loader wants them.
+void append_mla_tensors(const ModelConfig& c, const std::string& b, std::vector<TensorSpec>& out) {
+  const MlaConfig& m = c.mla;
+  const int64_t H = c.n_head, qk = m.qk_nope + m.qk_rope;
+  if (m.q_lora_rank > 0) {
+    out.push_back({b + "attn_q_a.weight", {c.n_embd, m.q_lora_rank}, true});
+    out.push_back({b + "attn_q_a_norm.weight", {m.q_lora_rank}, false});
+    out.push_back({b + "attn_q_b.weight", {m.q_lora_rank, H * qk}, true});
+  } else {
+    out.push_back({b + "attn_q.weight", {c.n_embd, H * qk}, true});
+  }
+  out.push_back({b + "attn_kv_a_mqa.weight", {c.n_embd, m.kv_lora_rank + m.qk_rope}, true});
+  out.push_back({b + "attn_kv_a_norm.weight", {m.kv_lora_rank}, false});
+  if (m.legacy_kv_b) {
+    out.push_back({b + "attn_kv_b.weight", {m.kv_lora_rank, H * (m.qk_nope + m.v_head_dim)}, true});
+  } else {
+    out.push_back({b + "attn_k_b.weight", {m.qk_nope, m.kv_lora_rank, H}, true});
+    out.push_back({b + "attn_v_b.weight", {m.kv_lora_rank, m.v_head_dim, H}, true});
+  }
+  out.push_back({b + "attn_output.weight", {H * m.v_head_dim, c.n_embd}, true});
+}
+
+}  // namespace
 
 std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
   const int64_t q_dim = c.n_head * c.head_dim;
@@ -13,19 +38,23 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     out.push_back({b + "attn_norm.weight", {c.n_embd}, false});
-    out.push_back({b + "attn_q.weight", {c.n_embd, q_dim}, true});
-    out.push_back({b + "attn_k.weight", {c.n_embd, kv_dim}, true});
-    out.push_back({b + "attn_v.weight", {c.n_embd, kv_dim}, true});
-    if (c.qkv_bias) {
-      out.push_back({b + "attn_q.bias", {q_dim}, false});
-      out.push_back({b + "attn_k.bias", {kv_dim}, false});
-      out.push_back({b + "attn_v.bias", {kv_dim}, false});
+    if (c.is_mla()) {
+      append_mla_tensors(c, b, out);
+    } else {
+      out.push_back({b + "attn_q.weight", {c.n_embd, q_dim}, true});
+      out.push_back({b + "attn_k.weight", {c.n_embd, kv_dim}, true});
+      out.push_back({b + "attn_v.weight", {c.n_embd, kv_dim}, true});
+      if (c.qkv_bias) {
+        out.push_back({b + "attn_q.bias", {q_dim}, false});
+        out.push_back({b + "attn_k.bias", {kv_dim}, false});
+        out.push_back({b + "attn_v.bias", {kv_dim}, false});
+      }
+      if (c.qk_norm) {
+        out.push_back({b + "attn_q_norm.weight", {c.head_dim}, false});
+        out.push_back({b + "attn_k_norm.weight", {c.head_dim}, false});
+      }
+      out.push_back({b + "attn_output.weight", {q_dim, c.n_embd}, true});
     }
-    if (c.qk_norm) {
-      out.push_back({b + "attn_q_norm.weight", {c.head_dim}, false});
-      out.push_back({b + "attn_k_norm.weight", {c.head_dim}, false});
-    }
-    out.push_back({b + "attn_output.weight", {q_dim, c.n_embd}, true});
     out.push_back({b + "ffn_norm.weight", {c.n_embd}, false});
     if (c.is_moe_layer(l)) {
       const MoeConfig& m = c.moe;

@@ -24,6 +24,20 @@ Transformer::Transformer(std::shared_ptr<const LoadedModel> model, kernels::Back
   rope_.freq_scale = c.rope_scaling.type == RopeScalingType::kLinear ? 1.0f / c.rope_scaling.factor : 1.0f;
   rope_.freq_factors = w_.rope_factors.empty() ? nullptr : w_.rope_factors.data();
   scratch_.resize(kCount);
+  if (c.is_mla()) {
+    mla_rope_.head_dim = static_cast<int>(c.mla.qk_rope);
+    mla_rope_.n_rot = static_cast<int>(c.mla.qk_rope);
+    mla_rope_.theta = c.rope_theta;
+    mla_rope_.style = c.rope_style;
+    mla_rope_.freq_scale = rope_.freq_scale;
+    if (c.rope_scaling.type == RopeScalingType::kYarn) {
+      mla_rope_factors_ = yarn_rope_factors(c);
+      mla_rope_.freq_factors = mla_rope_factors_.data();
+    }
+    const MlaScales sc = mla_scales(c);
+    mla_rope_.mscale = sc.rope_mscale;
+    mla_kq_scale_ = sc.kq_scale;
+  }
   if (c.moe.n_expert > 0) {
     routing_.n_expert = static_cast<int>(c.moe.n_expert);
     routing_.n_used = static_cast<int>(c.moe.n_expert_used);
@@ -45,7 +59,9 @@ std::vector<kernels::WeightView*> Transformer::matmul_weights() {
     for (kernels::WeightView* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.gate_inp,
                                    &L.sh_gate, &L.sh_up, &L.sh_down, &L.sh_gate_inp})
       if (m->data) out.push_back(m);
-    for (auto* v : {&L.exp_gate, &L.exp_up, &L.exp_down})
+    for (kernels::WeightView* m : {&L.wq_a, &L.wq_b, &L.wkv_a})
+      if (m->data) out.push_back(m);
+    for (auto* v : {&L.exp_gate, &L.exp_up, &L.exp_down, &L.k_b, &L.v_b})
       for (kernels::WeightView& m : *v) out.push_back(&m);
   }
   return out;
@@ -106,10 +122,6 @@ void Transformer::forward(const ForwardBatch& b, const std::vector<kernels::KvLa
   const int64_t qw = H * hd, kvw = KV * hd, F = c.n_ff;
   float* x = scratch(kX, n * E);
   float* h = scratch(kH, n * E);
-  float* q = scratch(kQ, n * qw);
-  float* k = scratch(kK, n * kvw);
-  float* v = scratch(kV, n * kvw);
-  float* attn = scratch(kAttn, n * qw);
   // Sized for the shared expert too, so moe_ffn never reallocates them under these pointers.
   const int64_t ff_max = std::max(F, c.moe.n_ff_shexp);
   float* gate = scratch(kGate, n * ff_max);
@@ -120,24 +132,32 @@ void Transformer::forward(const ForwardBatch& b, const std::vector<kernels::KvLa
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w_.layers[l];
     be.rms_norm(x, L.attn_norm.data(), h, n, E, c.rms_eps);
-    be.matmul(h, n, L.wq, q);
-    be.matmul(h, n, L.wk, k);
-    be.matmul(h, n, L.wv, v);
-    if (c.qkv_bias) {
-      be.add_bias(q, L.bq.data(), n, qw);
-      be.add_bias(k, L.bk.data(), n, kvw);
-      be.add_bias(v, L.bv.data(), n, kvw);
+    if (c.is_mla()) {
+      mla_attention(L, b, kv[l], h, n);
+    } else {
+      float* q = scratch(kQ, n * qw);
+      float* k = scratch(kK, n * kvw);
+      float* v = scratch(kV, n * kvw);
+      float* attn = scratch(kAttn, n * qw);
+      be.matmul(h, n, L.wq, q);
+      be.matmul(h, n, L.wk, k);
+      be.matmul(h, n, L.wv, v);
+      if (c.qkv_bias) {
+        be.add_bias(q, L.bq.data(), n, qw);
+        be.add_bias(k, L.bk.data(), n, kvw);
+        be.add_bias(v, L.bv.data(), n, kvw);
+      }
+      if (c.qk_norm) {
+        be.rms_norm(q, L.q_norm.data(), q, n * H, hd, c.rms_eps);
+        be.rms_norm(k, L.k_norm.data(), k, n * KV, hd, c.rms_eps);
+      }
+      be.rope(q, n, static_cast<int>(H), b.positions.data(), rope_);
+      be.rope(k, n, static_cast<int>(KV), b.positions.data(), rope_);
+      be.kv_store(kv[l], k, v, b.slots.data(), n);
+      be.attention(q, kv[l], b.seqs, static_cast<int>(H), scale, attn);
+      be.matmul(attn, n, L.wo, h);
+      if (!L.bo.empty()) be.add_bias(h, L.bo.data(), n, E);
     }
-    if (c.qk_norm) {
-      be.rms_norm(q, L.q_norm.data(), q, n * H, hd, c.rms_eps);
-      be.rms_norm(k, L.k_norm.data(), k, n * KV, hd, c.rms_eps);
-    }
-    be.rope(q, n, static_cast<int>(H), b.positions.data(), rope_);
-    be.rope(k, n, static_cast<int>(KV), b.positions.data(), rope_);
-    be.kv_store(kv[l], k, v, b.slots.data(), n);
-    be.attention(q, kv[l], b.seqs, static_cast<int>(H), scale, attn);
-    be.matmul(attn, n, L.wo, h);
-    if (!L.bo.empty()) be.add_bias(h, L.bo.data(), n, E);
     be.add(x, h, n * E);
 
     be.rms_norm(x, L.ffn_norm.data(), h, n, E, c.rms_eps);

@@ -1,5 +1,5 @@
-// Transformer: the decoder forward pass shared by llama, qwen2 and qwen3, driven by
-// ModelConfig flags. One call computes a whole mixed batch (prefill chunks and decode tokens of
+// Transformer: the decoder forward pass shared by every supported architecture, driven by
+// ModelConfig: attention standard or MLA, FFN dense or MoE. One call computes a whole mixed batch (prefill chunks and decode tokens of
 // many sequences), so weights are read once per step.
 #pragma once
 
@@ -32,6 +32,10 @@ class Transformer {
  private:
   float* scratch(size_t slot, size_t n);
   void moe_ffn(const LayerWeights& L, const float* h, int64_t n);
+  // deepseek2: h (normed rows) -> h = attn_output of the absorbed multi-head latent attention;
+  // stores each token's compressed row in `kv` (transformer_mla.cpp).
+  void mla_attention(const LayerWeights& L, const ForwardBatch& b, const kernels::KvLayer& kv, float* h, int64_t n);
+  float* mla_buf(size_t slot, size_t n);
   // Every matrix the forward pass multiplies by (not the embedding table's rows).
   std::vector<kernels::WeightView*> matmul_weights();
 
@@ -41,6 +45,10 @@ class Transformer {
   kernels::RopeParams rope_;
   std::vector<std::vector<float>> scratch_;
   kernels::MoeRouting routing_;
+  kernels::RopeParams mla_rope_;  // the qk_rope part of each head and the shared k_pe
+  std::vector<float> mla_rope_factors_;
+  float mla_kq_scale_ = 1.0f;
+  std::vector<std::vector<float>> mla_bufs_;
   std::vector<int32_t> ids_;
 };
 

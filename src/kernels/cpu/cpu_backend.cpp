@@ -248,8 +248,8 @@ class CpuBackend final : public Backend {
       for (int64_t t = b; t < e; ++t) {
         for (int i = 0; i < half; ++i) {
           const double a = positions[t] * freq[i];
-          cs[i] = static_cast<float>(std::cos(a));
-          cs[half + i] = static_cast<float>(std::sin(a));
+          cs[i] = static_cast<float>(std::cos(a) * p.mscale);
+          cs[half + i] = static_cast<float>(std::sin(a) * p.mscale);
         }
         k_.rope_row(x + t * tok_elems, n_heads, cs.data(), p);
       }

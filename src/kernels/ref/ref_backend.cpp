@@ -83,7 +83,7 @@ class RefBackend final : public Backend {
           double freq = std::pow(static_cast<double>(p.theta), -2.0 * i / p.n_rot);
           double angle = positions[t] * freq * p.freq_scale;
           if (p.freq_factors) angle /= p.freq_factors[i];
-          double c = std::cos(angle), s = std::sin(angle);
+          double c = std::cos(angle) * p.mscale, s = std::sin(angle) * p.mscale;
           int i0 = p.style == RopeStyle::kNorm ? 2 * i : i;
           int i1 = p.style == RopeStyle::kNorm ? 2 * i + 1 : i + half;
           double a = v[i0], b = v[i1];
