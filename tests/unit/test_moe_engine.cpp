@@ -11,9 +11,11 @@
 
 #include "core/kv/kv_pool.hpp"
 #include "core/model/model_loader.hpp"
+#include "core/model/synthetic_model.hpp"
 #include "sgl/engine.hpp"
 #include "support/golden_logits.hpp"
 #include "support/model_logits.hpp"
+#include "support/test_support.hpp"
 
 using namespace sgl;
 
@@ -114,5 +116,26 @@ TEST_CASE("deepseek2 KV pool: one kv_lora + rope row per token and layer, f16 an
                             << worst);
     CHECK(median < (kv == kernels::DType::F16 ? 0.01 : 0.1));
     CHECK(worst > 0);  // the cache really is in that type
+  }
+}
+
+TEST_CASE("deepseek2 with DeepSeek's MLA row width (kv_lora 512 + rope 64): cpu matches ref") {
+  SyntheticSpec s = synthetic_preset("tiny", "deepseek2");
+  s.n_layer = 2;
+  s.kv_lora_rank = 512;
+  s.qk_rope = 64;
+  s.qk_nope = 32;
+  const auto path = (test::scratch_dir("deepseek2_wide") / "wide.gguf").string();
+  write_synthetic_gguf(s, path);
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < 20; ++i) prompt.push_back(3 + (i * 37) % 500);
+  for (kernels::DType kv : {kernels::DType::F32, kernels::DType::Q8_0}) {
+    const auto cpu = test::prefill_decode_logits(path, "cpu", prompt, {3, kv, 16, true});
+    const auto ref = test::prefill_decode_logits(path, "ref", prompt, {3, kv, 16, true});
+    REQUIRE(cpu.size() == ref.size());
+    double worst = 0;
+    for (size_t i = 0; i < cpu.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(cpu[i] - ref[i])));
+    MESSAGE("576-wide MLA row, KV " << kernels::dtype_name(kv) << ": cpu vs ref max |diff| " << worst);
+    CHECK(worst < 1e-3);
   }
 }

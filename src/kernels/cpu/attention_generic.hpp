@@ -8,7 +8,9 @@
 // Everything is f32. A Q8_0 cache (blocks of 32 along head_dim, f16 scale) is always widened:
 // each key block is dequantized once into the f32 scratch and shared by the task's rows.
 
-constexpr int kAttnBuf = 8192;  // floats per scratch matrix (32 KiB)
+// Floats per scratch matrix (36 KiB): 16 rows of the widest head, 576 = DeepSeek's MLA row
+// (kv_lora 512 + rope 64), so a block always holds at least one vector width of keys.
+constexpr int kAttnBuf = 16 * 576;
 
 inline int round_up_n(int x) { return (x + V::N - 1) / V::N * V::N; }
 

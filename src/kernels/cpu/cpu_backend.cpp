@@ -30,7 +30,7 @@ namespace {
 using cpu::Isa;
 using cpu::KernelTable;
 
-constexpr int kMaxHeadDim = 512;  // attention_generic.hpp scratch: 16 rows x 512 floats per matrix
+constexpr int kMaxHeadDim = 576;  // attention_generic.hpp scratch: 16 rows x 576 floats per matrix (MLA rows)
 
 bool is_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1 || is_kq_family(t); }
 

@@ -9,7 +9,7 @@
 //
 // Expects in scope: namespace sgl::kernels (DType, KvLayer, ...), GemmTile, AttnTask, V.
 
-constexpr int kMaxHeadDim = 512;  // checked by CpuBackend; attention scratch holds 16 rows of it
+constexpr int kMaxHeadDim = 576;  // checked by CpuBackend; attention scratch holds 16 rows of it (MLA rows)
 constexpr int kTokTile = 4;       // token rows per register tile in every gemm micro-kernel
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
