@@ -1,5 +1,5 @@
 // ModelConfig from a Hugging Face config.json (LlamaForCausalLM, MistralForCausalLM,
-// Qwen2ForCausalLM, Qwen3ForCausalLM). Defaults are those of the transformers config classes.
+// Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM). Defaults are those of the transformers config classes.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -65,7 +65,40 @@ constexpr ArchDefaults kArchs[] = {
     {"MistralForCausalLM", "llama", 4096 * 32, false, false},
     {"Qwen2ForCausalLM", "qwen2", 32768, true, false},
     {"Qwen3ForCausalLM", "qwen3", 32768, false, true},
+    {"Qwen2MoeForCausalLM", "qwen2moe", 8192, true, false},
+    {"Qwen3MoeForCausalLM", "qwen3moe", 32768, false, true},
+    {"MixtralForCausalLM", "llama", 4096 * 32, false, false},
 };
+
+// Routed experts (transformers' Qwen2Moe / Qwen3Moe / Mixtral configs). Every layer must be
+// sparse: decoder_sparse_step > 1 or mlp_only_layers would mix in dense layers, which these
+// checkpoints do not use and this loader does not map.
+void read_moe(const Reader& r, const std::string& hf_arch, ModelConfig& c) {
+  MoeConfig& m = c.moe;
+  if (hf_arch == "MixtralForCausalLM") {
+    m.n_expert = r.integer("num_local_experts", 8);
+    m.n_expert_used = r.integer("num_experts_per_tok", 2);
+    m.n_ff_exp = c.n_ff;  // intermediate_size is the expert width
+    m.norm_weights = true;
+    return;
+  }
+  m.n_expert = r.integer("num_experts", 60);
+  m.n_expert_used = r.integer("num_experts_per_tok", hf_arch == "Qwen3MoeForCausalLM" ? 8 : 4);
+  m.n_ff_exp = r.integer("moe_intermediate_size", std::nullopt);
+  m.norm_weights = r.boolean("norm_topk_prob", hf_arch == "Qwen3MoeForCausalLM");
+  if (hf_arch == "Qwen2MoeForCausalLM") {
+    m.n_ff_shexp = r.integer("shared_expert_intermediate_size", std::nullopt);
+    m.shared_gate = true;
+  }
+  if (r.integer("decoder_sparse_step", 1) > 1)
+    SGL_THROW(Status::kUnsupported, "{}: decoder_sparse_step {} > 1 (dense layers between MoE layers) is not supported",
+              r.src, r.integer("decoder_sparse_step", 1));
+  if (r.has("mlp_only_layers") && !(r.j.at("mlp_only_layers").is_array() && r.j.at("mlp_only_layers").empty()))
+    SGL_THROW(Status::kUnsupported, "{}: mlp_only_layers (dense layers in a MoE model) is not supported", r.src);
+  if (m.n_expert_used <= 0 || m.n_expert_used > m.n_expert)
+    SGL_THROW(Status::kParseError, "{}: num_experts_per_tok {} must be in 1..{} (num_experts)", r.src, m.n_expert_used,
+              m.n_expert);
+}
 
 void read_rope_scaling(const Reader& r, ModelConfig& c) {
   if (!r.has("rope_scaling")) return;
@@ -121,7 +154,7 @@ ModelConfig config_from_hf_dir(const std::string& dir) {
   if (!a)
     SGL_THROW(Status::kUnsupported,
               "{}: architecture '{}' is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
-              "Qwen3ForCausalLM)",
+              "Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM)",
               path, hf_arch);
 
   ModelConfig c;
@@ -158,6 +191,7 @@ ModelConfig config_from_hf_dir(const std::string& dir) {
                 path, w, c.n_ctx_train);
   }
   read_rope_scaling(r, c);
+  if (hf_arch.find("Moe") != std::string::npos || hf_arch == "MixtralForCausalLM") read_moe(r, hf_arch, c);
   // AWQ / GPTQ: checked here so an unsupported variant fails before any tensor is read; the
   // tensor loader reads it again to repack the layers.
   (void)hf::read_quant_config(j, path);

@@ -25,8 +25,30 @@ constexpr Pair kLayer[] = {
     {"mlp.gate_proj.weight", "ffn_gate.weight"},
     {"mlp.up_proj.weight", "ffn_up.weight"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
+    {"mlp.gate.weight", "ffn_gate_inp.weight"},  // qwen2moe / qwen3moe router
+    {"block_sparse_moe.gate.weight", "ffn_gate_inp.weight"},  // Mixtral router
+    {"mlp.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight"},
+    {"mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight"},
+    {"mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight"},
+    {"mlp.shared_expert_gate.weight", "ffn_gate_inp_shexp.weight"},
     {"input_layernorm.weight", "attn_norm.weight"},
     {"post_attention_layernorm.weight", "ffn_norm.weight"},
+};
+
+// Routed experts: HF holds one 2-D tensor per expert (<prefix>E.<hf>); they map to
+// blk.N.<gguf>.E.weight, which the weight resolver takes where a file has no 3-D tensor.
+struct ExpertPair {
+  std::string_view prefix;
+  std::string_view hf;
+  std::string_view gguf;
+};
+constexpr ExpertPair kExperts[] = {
+    {"mlp.experts.", "gate_proj.weight", "ffn_gate_exps"},
+    {"mlp.experts.", "up_proj.weight", "ffn_up_exps"},
+    {"mlp.experts.", "down_proj.weight", "ffn_down_exps"},
+    {"block_sparse_moe.experts.", "w1.weight", "ffn_gate_exps"},
+    {"block_sparse_moe.experts.", "w3.weight", "ffn_up_exps"},
+    {"block_sparse_moe.experts.", "w2.weight", "ffn_down_exps"},
 };
 
 constexpr Pair kGlobal[] = {
@@ -57,17 +79,34 @@ std::optional<std::string> gguf_name(std::string_view hf_name) {
   if (!split_layer(hf_name, "model.layers.", &layer, &rest)) return std::nullopt;
   for (const Pair& p : kLayer)
     if (p.hf == rest) return "blk." + std::to_string(layer) + "." + std::string(p.gguf);
+  for (const ExpertPair& p : kExperts) {
+    long e;
+    std::string_view tail;
+    if (split_layer(rest, p.prefix, &e, &tail) && tail == p.hf)
+      return "blk." + std::to_string(layer) + "." + std::string(p.gguf) + "." + std::to_string(e) + ".weight";
+  }
   return std::nullopt;
 }
 
-std::optional<std::string> hf_name(std::string_view gguf_name) {
+std::optional<std::string> hf_name(std::string_view gguf_name, bool mixtral) {
   for (const Pair& p : kGlobal)
     if (p.gguf == gguf_name) return std::string(p.hf);
   long layer;
   std::string_view rest;
   if (!split_layer(gguf_name, "blk.", &layer, &rest)) return std::nullopt;
+  const std::string pre = "model.layers." + std::to_string(layer) + ".";
+  if (mixtral && rest == "ffn_gate_inp.weight") return pre + "block_sparse_moe.gate.weight";
   for (const Pair& p : kLayer)
-    if (p.gguf == rest) return "model.layers." + std::to_string(layer) + "." + std::string(p.hf);
+    if (p.gguf == rest) return pre + std::string(p.hf);
+  for (const ExpertPair& p : kExperts) {
+    if (mixtral != (p.prefix == "block_sparse_moe.experts.")) continue;
+    if (rest.substr(0, p.gguf.size()) != p.gguf || rest.size() <= p.gguf.size() + 1 || rest[p.gguf.size()] != '.')
+      continue;
+    long e;
+    std::string_view tail;
+    if (split_layer(rest, std::string(p.gguf) + ".", &e, &tail) && tail == "weight")
+      return pre + std::string(p.prefix) + std::to_string(e) + "." + std::string(p.hf);
+  }
   return std::nullopt;
 }
 

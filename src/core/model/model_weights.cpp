@@ -58,14 +58,22 @@ void resolve_moe(const ModelConfig& c, const TensorStore& s, const std::string& 
   const MoeConfig& m = c.moe;
   const int64_t E = c.n_embd;
   L.gate_inp = matrix(s, p + "ffn_gate_inp.weight", E, m.n_expert);
+  // One 3-D tensor per kind (GGUF), or one 2-D tensor per expert (HF: blk.N.ffn_gate_exps.E.weight).
+  auto split = [&](const std::string& kind, int64_t cols, int64_t rows) {
+    const std::string name = p + kind + ".weight";
+    if (s.find(name) || !s.find(p + kind + ".0.weight")) return experts(need(s, name), cols, rows, m.n_expert, 1, 0);
+    std::vector<kernels::WeightView> out;
+    for (int64_t e = 0; e < m.n_expert; ++e) out.push_back(matrix(s, fmt::format("{}{}.{}.weight", p, kind, e), cols, rows));
+    return out;
+  };
   if (const TensorRef* gu = s.find(p + "ffn_gate_up_exps.weight")) {
     L.exp_gate = experts(*gu, E, m.n_ff_exp, m.n_expert, 2, 0);
     L.exp_up = experts(*gu, E, m.n_ff_exp, m.n_expert, 2, 1);
   } else {
-    L.exp_gate = experts(need(s, p + "ffn_gate_exps.weight"), E, m.n_ff_exp, m.n_expert, 1, 0);
-    L.exp_up = experts(need(s, p + "ffn_up_exps.weight"), E, m.n_ff_exp, m.n_expert, 1, 0);
+    L.exp_gate = split("ffn_gate_exps", E, m.n_ff_exp);
+    L.exp_up = split("ffn_up_exps", E, m.n_ff_exp);
   }
-  L.exp_down = experts(need(s, p + "ffn_down_exps.weight"), m.n_ff_exp, E, m.n_expert, 1, 0);
+  L.exp_down = split("ffn_down_exps", m.n_ff_exp, E);
   if (m.probs_bias) L.exp_probs_b = vec(s, p + "exp_probs_b.bias", m.n_expert);
   if (m.n_ff_shexp > 0) {
     auto shared = [&](const char* what, int64_t cols, int64_t rows) {
@@ -82,7 +90,8 @@ void resolve_moe(const ModelConfig& c, const TensorStore& s, const std::string& 
   if (m.shared_gate) {
     const std::string name = p + "ffn_gate_inp_shexp.weight";
     const TensorRef& t = need(s, name);
-    check_dims(t, {E});
+    if (t.dims.size() == 2) check_dims(t, {E, 1});  // HF: a [1, hidden] Linear
+    else check_dims(t, {E});
     L.sh_gate_inp = kernels::WeightView{t.data, t.dtype, 1, E};
   }
 }

@@ -443,8 +443,9 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir) {
 
 void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf_dtype) {
   const ModelConfig c = synthetic_config(s);
-  if (c.moe.n_expert > 0)
-    SGL_THROW(Status::kUnsupported, "synthetic HF model: MoE architectures are written as GGUF only in this build");
+  if (c.is_mla())
+    SGL_THROW(Status::kUnsupported, "synthetic HF model: deepseek2 is written as GGUF only in this build");
+  const bool mixtral = s.arch == "llama" && c.moe.n_expert > 0;
   safetensors::DType st;
   switch (hf_dtype) {
     case DType::F32: st = safetensors::DType::kF32; break;
@@ -460,7 +461,23 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
 
   std::vector<safetensors::WriteTensor> out;
   for (const TensorSpec& t : expected_tensors(c)) {
-    std::optional<std::string> name = hf::hf_name(t.name);
+    if (t.dims.size() == 3) {
+      // Routed experts: HF stores one [rows, cols] Linear per expert, holding the GGUF values.
+      std::vector<float> v = tensor_values(s, c, t);
+      const DType dt = matrix_type(s.weight_type, t.dims[0], t.name, false);
+      v = decode(encode(v, t.dims[0], dt), static_cast<int64_t>(v.size()), t.dims[0], dt);
+      const size_t slab = static_cast<size_t>(t.dims[0] * t.dims[1]);
+      const std::string base = t.name.substr(0, t.name.size() - std::strlen("weight"));
+      for (int64_t e = 0; e < t.dims[2]; ++e) {
+        std::optional<std::string> name = hf::hf_name(base + std::to_string(e) + ".weight", mixtral);
+        SGL_CHECK(name.has_value(), "no HF name for expert tensor {}", t.name);
+        std::vector<float> ev(v.begin() + static_cast<std::ptrdiff_t>(e * slab),
+                              v.begin() + static_cast<std::ptrdiff_t>((e + 1) * slab));
+        out.push_back({*name, st, {t.dims[1], t.dims[0]}, encode(ev, static_cast<int64_t>(slab), hf_dtype)});
+      }
+      continue;
+    }
+    std::optional<std::string> name = hf::hf_name(t.name, mixtral);
     if (!name) continue;  // rope_freqs: HF computes it from config.json's rope_scaling
     std::vector<float> v = tensor_values(s, c, t);
     if (t.is_matrix) {
@@ -482,15 +499,23 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
       }
     }
     std::vector<int64_t> shape(t.dims.rbegin(), t.dims.rend());  // GGUF {in, out} = HF [out, in]
+    if (t.name.ends_with("ffn_gate_inp_shexp.weight")) shape = {1, t.dims[0]};  // HF: a Linear(hidden, 1)
     out.push_back({*name, st, shape, encode(v, static_cast<int64_t>(v.size()), hf_dtype)});
   }
   namespace fs = std::filesystem;
   safetensors::write_file((fs::path(dir) / "model.safetensors").string(), safetensors::serialize(out, {{"format", "pt"}}));
 
-  const char* hf_arch = s.arch == "llama" ? "LlamaForCausalLM" : s.arch == "qwen2" ? "Qwen2ForCausalLM" : "Qwen3ForCausalLM";
+  const char* hf_arch = mixtral                 ? "MixtralForCausalLM"
+                        : s.arch == "llama"      ? "LlamaForCausalLM"
+                        : s.arch == "qwen2"      ? "Qwen2ForCausalLM"
+                        : s.arch == "qwen2moe"   ? "Qwen2MoeForCausalLM"
+                        : s.arch == "qwen3moe"   ? "Qwen3MoeForCausalLM"
+                                                 : "Qwen3ForCausalLM";
+  const char* model_type = mixtral ? "mixtral" : s.arch == "qwen2moe" ? "qwen2_moe" : s.arch == "qwen3moe" ? "qwen3_moe"
+                                                                                                        : s.arch.c_str();
   nlohmann::ordered_json j;
   j["architectures"] = {hf_arch};
-  j["model_type"] = s.arch;
+  j["model_type"] = model_type;
   j["_name_or_path"] = s.name;
   j["vocab_size"] = c.n_vocab;
   j["hidden_size"] = c.n_embd;
@@ -504,6 +529,19 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
   j["rms_norm_eps"] = c.rms_eps;
   j["tie_word_embeddings"] = c.tied_embeddings;
   j["hidden_act"] = "silu";
+  if (mixtral) {
+    j["num_local_experts"] = c.moe.n_expert;
+    j["num_experts_per_tok"] = c.moe.n_expert_used;
+    j["sliding_window"] = nullptr;
+  } else if (c.moe.n_expert > 0) {
+    j["num_experts"] = c.moe.n_expert;
+    j["num_experts_per_tok"] = c.moe.n_expert_used;
+    j["moe_intermediate_size"] = c.moe.n_ff_exp;
+    if (c.moe.n_ff_shexp > 0) j["shared_expert_intermediate_size"] = c.moe.n_ff_shexp;
+    j["norm_topk_prob"] = c.moe.norm_weights;
+    j["decoder_sparse_step"] = 1;
+    j["mlp_only_layers"] = nlohmann::ordered_json::array();
+  }
   if (s.arch == "llama") j["attention_bias"] = false;
   j["bos_token_id"] = 1;
   j["eos_token_id"] = 2;

@@ -1,5 +1,7 @@
 #include "core/model/tensor_layout.hpp"
 
+#include <cstring>
+
 #include "core/support/check.hpp"
 
 namespace sgl {
@@ -88,7 +90,21 @@ void check_tensors(const TensorStore& store, const ModelConfig& c, const std::st
   };
   for (const TensorSpec& spec : expected_tensors(c)) {
     const TensorRef* t = store.find(spec.name);
+    if (!t && spec.dims.size() == 3 && spec.name.ends_with("_exps.weight")) {
+      // HF checkpoints: one 2-D tensor per expert, blk.N.ffn_*_exps.E.weight.
+      const std::string base = spec.name.substr(0, spec.name.size() - std::strlen("weight"));
+      for (int64_t e = 0; e < spec.dims[2]; ++e) {
+        const std::string name = base + std::to_string(e) + ".weight";
+        const TensorRef* x = store.find(name);
+        if (!x) SGL_THROW(Status::kNotFound, "model '{}': tensor '{}' is missing", source, name);
+        if (x->dims != std::vector<int64_t>{spec.dims[0], spec.dims[1]})
+          SGL_THROW(Status::kParseError, "model '{}': tensor '{}' has dims {} but the config implies {} (GGUF order)",
+                    source, name, dims_str(x->dims), dims_str({spec.dims[0], spec.dims[1]}));
+      }
+      continue;
+    }
     if (!t) SGL_THROW(Status::kNotFound, "model '{}': tensor '{}' is missing", source, spec.name);
+    if (spec.name.ends_with("ffn_gate_inp_shexp.weight") && t->dims == std::vector<int64_t>{c.n_embd, 1}) continue;
     if (t->dims != spec.dims)
       SGL_THROW(Status::kParseError, "model '{}': tensor '{}' has dims {} but the config implies {} (GGUF order)",
                 source, spec.name, dims_str(t->dims), dims_str(spec.dims));
