@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model/model_loader.hpp"
+#include "core/model/safetensors.hpp"
 #include "core/model/synthetic_model.hpp"
 #include "sgl/error.hpp"
 #include "support/model_logits.hpp"
@@ -71,4 +72,52 @@ TEST_CASE("MoE HF config errors name the key") {
   CHECK(with("mlp_only_layers", nlohmann::json::array({0})).find("mlp_only_layers") != std::string::npos);
   CHECK(with("num_experts", 4).find("ffn_gate_inp.weight") != std::string::npos);
   CHECK(with("num_experts", 8).empty());  // the original value loads again
+}
+
+TEST_CASE("DeepSeek HF directory (DeepseekV3ForCausalLM, kv_b_proj, MTP layer skipped) matches its GGUF twin") {
+  const auto dir = test::scratch_dir("deepseek_hf");
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < 14; ++i) prompt.push_back(3 + (i * 53) % 500);
+  for (bool q_lora : {true, false}) {
+    INFO("q_lora " << q_lora);
+    SyntheticSpec s = synthetic_preset("tiny", "deepseek2");
+    s.legacy_kv_b = true;
+    if (!q_lora) s.q_lora_rank = 0;
+    s.yarn_mscale_all_dim = q_lora ? 1.0f : 0.707f;
+    const std::string gguf = (dir / "ds.gguf").string(), hf = (dir / (q_lora ? "ds_hf" : "ds_lite_hf")).string();
+    write_synthetic_gguf(s, gguf);
+    write_synthetic_hf(s, hf);
+    {
+      // A V3 checkpoint's MTP layer sits at index num_hidden_layers; the loader skips it.
+      const std::string st = hf + "/model.safetensors";
+      std::vector<safetensors::WriteTensor> all;
+      {
+        const auto f = safetensors::SafetensorsFile::open(st);
+        for (const auto& t : f.tensors()) all.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(t.data, t.data + t.nbytes())});
+      }
+      all.push_back({"model.layers.3.eh_proj.weight", safetensors::DType::kF32, {2, 2}, std::vector<uint8_t>(16, 0)});
+      all.push_back({"model.layers.3.self_attn.q_a_proj.weight", safetensors::DType::kF32, {2, 2}, std::vector<uint8_t>(16, 0)});
+      safetensors::write_file(st, safetensors::serialize(all, {{"format", "pt"}}));
+    }
+    const ModelConfig g = load_model(gguf).config, h = load_model(hf).config;
+    CHECK(h.arch == "deepseek2");
+    CHECK(h.mla.q_lora_rank == g.mla.q_lora_rank);
+    CHECK(h.mla.kv_lora_rank == g.mla.kv_lora_rank);
+    CHECK(h.moe.gating == g.moe.gating);
+    CHECK(h.moe.probs_bias == g.moe.probs_bias);
+    CHECK(h.moe.n_group == g.moe.n_group);
+    CHECK(h.moe.n_leading_dense == g.moe.n_leading_dense);
+    CHECK(h.moe.weights_scale == g.moe.weights_scale);
+    CHECK(h.rope_scaling.type == RopeScalingType::kYarn);
+    CHECK(h.rope_style == kernels::RopeStyle::kNorm);
+    for (const std::string device : {"cpu", "ref"}) {
+      const auto a = test::prefill_decode_logits(gguf, device, prompt);
+      const auto b = test::prefill_decode_logits(hf, device, prompt);
+      REQUIRE(a.size() == b.size());
+      double worst = 0;
+      for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
+      MESSAGE("deepseek2 q_lora " << q_lora << " [" << device << "] GGUF vs HF max |diff| " << worst);
+      CHECK(worst < 1e-4);
+    }
+  }
 }

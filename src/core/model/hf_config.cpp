@@ -1,5 +1,6 @@
 // ModelConfig from a Hugging Face config.json (LlamaForCausalLM, MistralForCausalLM,
-// Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM). Defaults are those of the transformers config classes.
+// Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM,
+// DeepseekV2ForCausalLM, DeepseekV3ForCausalLM). Defaults are those of the transformers config classes.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -68,7 +69,51 @@ constexpr ArchDefaults kArchs[] = {
     {"Qwen2MoeForCausalLM", "qwen2moe", 8192, true, false},
     {"Qwen3MoeForCausalLM", "qwen3moe", 32768, false, true},
     {"MixtralForCausalLM", "llama", 4096 * 32, false, false},
+    {"DeepseekV2ForCausalLM", "deepseek2", 2048, false, false},
+    {"DeepseekV3ForCausalLM", "deepseek2", 4096, false, false},
 };
+
+// DeepSeek V2 / V3 (transformers' DeepseekV2Config / DeepseekV3Config, as llama.cpp's converter
+// maps them): MLA dims, routed + shared experts after first_k_dense_replace dense layers. The
+// MTP layer V3 checkpoints append past num_hidden_layers is skipped by the tensor loader.
+void read_deepseek(const Reader& r, ModelConfig& c) {
+  MlaConfig& a = c.mla;
+  a.q_lora_rank = r.integer("q_lora_rank", 0);
+  a.kv_lora_rank = r.integer("kv_lora_rank", std::nullopt);
+  a.qk_nope = r.integer("qk_nope_head_dim", std::nullopt);
+  a.qk_rope = r.integer("qk_rope_head_dim", std::nullopt);
+  a.v_head_dim = r.integer("v_head_dim", std::nullopt);
+  a.legacy_kv_b = true;  // kv_b_proj holds keys and values of every head together
+  c.head_dim = a.kv_lora_rank + a.qk_rope;
+  c.n_head_kv = 1;
+  c.n_rot = a.qk_rope;
+  // HF DeepSeek rotates interleaved pairs (its apply_rotary_pos_emb regroups them first), and
+  // llama.cpp's converter keeps the rows as they are: adjacent-pair rope, as in the GGUF.
+  c.rope_style = kernels::RopeStyle::kNorm;
+  MoeConfig& m = c.moe;
+  m.n_expert = r.integer("n_routed_experts", std::nullopt);
+  m.n_expert_used = r.integer("num_experts_per_tok", std::nullopt);
+  m.n_ff_exp = r.integer("moe_intermediate_size", std::nullopt);
+  m.n_shared = r.integer("n_shared_experts", 0);
+  m.n_ff_shexp = m.n_shared * m.n_ff_exp;
+  m.n_leading_dense = r.integer("first_k_dense_replace", 0);
+  if (r.integer("moe_layer_freq", 1) != 1)
+    SGL_THROW(Status::kUnsupported, "{}: moe_layer_freq {} (dense layers between MoE layers) is not supported", r.src,
+              r.integer("moe_layer_freq", 1));
+  const int64_t groups = r.integer("n_group", 1), used = r.integer("topk_group", 1);
+  if (groups > 1) m.n_group = groups, m.n_group_used = used;
+  std::string scoring = "softmax", method = "greedy";
+  if (r.has("scoring_func")) scoring = r.j.at("scoring_func").is_string() ? r.j.at("scoring_func").get<std::string>() : "";
+  if (r.has("topk_method")) method = r.j.at("topk_method").is_string() ? r.j.at("topk_method").get<std::string>() : "";
+  if (scoring != "softmax" && scoring != "sigmoid") r.bad("scoring_func", "softmax or sigmoid");
+  if (method != "greedy" && method != "group_limited_greedy" && method != "noaux_tc")
+    r.bad("topk_method", "greedy, group_limited_greedy or noaux_tc");
+  m.gating = scoring == "sigmoid" ? kernels::MoeGating::kSigmoid : kernels::MoeGating::kSoftmax;
+  m.probs_bias = method == "noaux_tc";  // mlp.gate.e_score_correction_bias
+  m.norm_weights = r.boolean("norm_topk_prob", false);
+  const double scale = r.number("routed_scaling_factor", 1.0);
+  m.weights_scale = scale == 1.0 ? 0.0f : static_cast<float>(scale);
+}
 
 // Routed experts (transformers' Qwen2Moe / Qwen3Moe / Mixtral configs). Every layer must be
 // sparse: decoder_sparse_step > 1 or mlp_only_layers would mix in dense layers, which these
@@ -131,8 +176,22 @@ void read_rope_scaling(const Reader& r, ModelConfig& c) {
                 "{}: llama3 rope_scaling needs 0 < low_freq_factor < high_freq_factor and a positive "
                 "original_max_position_embeddings (found {}, {}, {})",
                 r.src, c.rope_scaling.low_freq_factor, c.rope_scaling.high_freq_factor, c.rope_scaling.original_context);
+  } else if (type == "yarn" && c.arch == "deepseek2") {
+    RopeScaling& y = c.rope_scaling;
+    y.type = RopeScalingType::kYarn;
+    y.factor = static_cast<float>(factor);
+    y.original_context = rs.integer("original_max_position_embeddings", 4096);
+    y.beta_fast = static_cast<float>(rs.number("beta_fast", 32.0));
+    y.beta_slow = static_cast<float>(rs.number("beta_slow", 1.0));
+    // llama.cpp reads only mscale_all_dim and takes mscale to equal it (V2 and V3 configs do).
+    const double all = rs.number("mscale_all_dim", 0.0), ms = rs.number("mscale", all);
+    if (ms != all && !(ms == 1.0 && all == 0.0))
+      SGL_THROW(Status::kUnsupported, "{}: yarn rope_scaling with mscale {} != mscale_all_dim {} is not supported",
+                r.src, ms, all);
+    y.yarn_log_mul = static_cast<float>(all);
   } else {
-    SGL_THROW(Status::kUnsupported, "{}: rope_scaling type '{}' is not supported (linear, llama3)", r.src, type);
+    SGL_THROW(Status::kUnsupported, "{}: rope_scaling type '{}' is not supported for {} (linear, llama3; yarn for DeepSeek)", r.src,
+              type, c.arch);
   }
 }
 
@@ -154,7 +213,8 @@ ModelConfig config_from_hf_dir(const std::string& dir) {
   if (!a)
     SGL_THROW(Status::kUnsupported,
               "{}: architecture '{}' is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
-              "Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM)",
+              "Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM, DeepseekV2ForCausalLM, "
+              "DeepseekV3ForCausalLM)",
               path, hf_arch);
 
   ModelConfig c;
@@ -191,7 +251,8 @@ ModelConfig config_from_hf_dir(const std::string& dir) {
                 path, w, c.n_ctx_train);
   }
   read_rope_scaling(r, c);
-  if (hf_arch.find("Moe") != std::string::npos || hf_arch == "MixtralForCausalLM") read_moe(r, hf_arch, c);
+  if (c.arch == "deepseek2") read_deepseek(r, c);
+  else if (hf_arch.find("Moe") != std::string::npos || hf_arch == "MixtralForCausalLM") read_moe(r, hf_arch, c);
   // AWQ / GPTQ: checked here so an unsupported variant fails before any tensor is read; the
   // tensor loader reads it again to repack the layers.
   (void)hf::read_quant_config(j, path);

@@ -154,6 +154,11 @@ std::shared_ptr<TensorStore> tensors_from_hf_dir(const std::string& dir, const M
       }
       if (*name == "output.weight" && config.tied_embeddings) continue;  // tied: the embedding is the output
       long layer = layer_of(*name);
+      if (layer >= config.n_layer && config.arch == "deepseek2") {
+        // DeepSeek-V3's multi-token-prediction layer sits past num_hidden_layers; decoding skips it.
+        SGL_LOG_DEBUG("'{}': skipping MTP tensor '{}'", shard.path(), t.name);
+        continue;
+      }
       if (layer >= config.n_layer)
         SGL_THROW(Status::kParseError, "'{}': tensor '{}' is for layer {} but the config has {} layers", shard.path(),
                   t.name, layer, config.n_layer);
@@ -190,6 +195,7 @@ std::shared_ptr<TensorStore> tensors_from_hf_dir(const std::string& dir, const M
       continue;
     }
     if (*name == "output.weight" && config.tied_embeddings) continue;
+    if (layer_of(*name) >= config.n_layer && config.arch == "deepseek2") continue;  // MTP layer
     if (layer_of(*name) >= config.n_layer)
       SGL_THROW(Status::kParseError, "'{}': quantized layer '{}' is for layer {} but the config has {} layers", dir,
                 module, layer_of(*name), config.n_layer);

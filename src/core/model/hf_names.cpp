@@ -31,6 +31,16 @@ constexpr Pair kLayer[] = {
     {"mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight"},
     {"mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight"},
     {"mlp.shared_expert_gate.weight", "ffn_gate_inp_shexp.weight"},
+    {"self_attn.q_a_proj.weight", "attn_q_a.weight"},  // DeepSeek V2/V3 MLA
+    {"self_attn.q_a_layernorm.weight", "attn_q_a_norm.weight"},
+    {"self_attn.q_b_proj.weight", "attn_q_b.weight"},
+    {"self_attn.kv_a_proj_with_mqa.weight", "attn_kv_a_mqa.weight"},
+    {"self_attn.kv_a_layernorm.weight", "attn_kv_a_norm.weight"},
+    {"self_attn.kv_b_proj.weight", "attn_kv_b.weight"},
+    {"mlp.gate.e_score_correction_bias", "exp_probs_b.bias"},
+    {"mlp.shared_experts.gate_proj.weight", "ffn_gate_shexp.weight"},
+    {"mlp.shared_experts.up_proj.weight", "ffn_up_shexp.weight"},
+    {"mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"},
     {"input_layernorm.weight", "attn_norm.weight"},
     {"post_attention_layernorm.weight", "ffn_norm.weight"},
 };
@@ -88,7 +98,8 @@ std::optional<std::string> gguf_name(std::string_view hf_name) {
   return std::nullopt;
 }
 
-std::optional<std::string> hf_name(std::string_view gguf_name, bool mixtral) {
+std::optional<std::string> hf_name(std::string_view gguf_name, HfFamily family) {
+  const bool mixtral = family == HfFamily::kMixtral;
   for (const Pair& p : kGlobal)
     if (p.gguf == gguf_name) return std::string(p.hf);
   long layer;
@@ -96,6 +107,10 @@ std::optional<std::string> hf_name(std::string_view gguf_name, bool mixtral) {
   if (!split_layer(gguf_name, "blk.", &layer, &rest)) return std::nullopt;
   const std::string pre = "model.layers." + std::to_string(layer) + ".";
   if (mixtral && rest == "ffn_gate_inp.weight") return pre + "block_sparse_moe.gate.weight";
+  if (family == HfFamily::kDeepseek && rest.starts_with("ffn_") && rest.ends_with("_shexp.weight")) {
+    const std::string_view kind = rest.substr(4, rest.size() - 4 - std::string_view("_shexp.weight").size());
+    return pre + "mlp.shared_experts." + std::string(kind) + "_proj.weight";
+  }
   for (const Pair& p : kLayer)
     if (p.gguf == rest) return pre + std::string(p.hf);
   for (const ExpertPair& p : kExperts) {

@@ -1,5 +1,5 @@
 // Hugging Face <-> GGUF tensor names for the llama / qwen2 / qwen3 family and their MoE variants
-// (Mixtral, Qwen2-MoE, Qwen3-MoE).
+// (Mixtral, Qwen2-MoE, Qwen3-MoE) and DeepSeek V2/V3.
 // model.layers.N.self_attn.q_proj.weight <-> blk.N.attn_q.weight, and so on.
 #pragma once
 
@@ -14,8 +14,9 @@ namespace sgl::hf {
 std::optional<std::string> gguf_name(std::string_view hf_name);
 
 // The HF name of a GGUF tensor, or nullopt when HF has no such tensor (rope_freqs.weight).
-// Routed experts are named per expert (blk.N.ffn_gate_exps.E.weight); `mixtral` picks the
-// block_sparse_moe names instead of Qwen's mlp.experts ones.
-std::optional<std::string> hf_name(std::string_view gguf_name, bool mixtral = false);
+// Routed experts are named per expert (blk.N.ffn_gate_exps.E.weight). The family picks names
+// where checkpoints differ: Mixtral's block_sparse_moe, DeepSeek's mlp.shared_experts.
+enum class HfFamily { kDefault, kMixtral, kDeepseek };
+std::optional<std::string> hf_name(std::string_view gguf_name, HfFamily family = HfFamily::kDefault);
 
 }  // namespace sgl::hf

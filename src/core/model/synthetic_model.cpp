@@ -443,9 +443,13 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir) {
 
 void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf_dtype) {
   const ModelConfig c = synthetic_config(s);
-  if (c.is_mla())
-    SGL_THROW(Status::kUnsupported, "synthetic HF model: deepseek2 is written as GGUF only in this build");
+  // HF DeepSeek checkpoints hold the combined kv_b_proj: the legacy GGUF layout's tensors.
+  if (c.is_mla() && !c.mla.legacy_kv_b)
+    SGL_THROW(Status::kUnsupported, "synthetic HF model: deepseek2 needs legacy_kv_b (HF stores kv_b_proj whole)");
   const bool mixtral = s.arch == "llama" && c.moe.n_expert > 0;
+  const hf::HfFamily family = mixtral ? hf::HfFamily::kMixtral
+                              : c.is_mla() ? hf::HfFamily::kDeepseek
+                                           : hf::HfFamily::kDefault;
   safetensors::DType st;
   switch (hf_dtype) {
     case DType::F32: st = safetensors::DType::kF32; break;
@@ -469,7 +473,7 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
       const size_t slab = static_cast<size_t>(t.dims[0] * t.dims[1]);
       const std::string base = t.name.substr(0, t.name.size() - std::strlen("weight"));
       for (int64_t e = 0; e < t.dims[2]; ++e) {
-        std::optional<std::string> name = hf::hf_name(base + std::to_string(e) + ".weight", mixtral);
+        std::optional<std::string> name = hf::hf_name(base + std::to_string(e) + ".weight", family);
         SGL_CHECK(name.has_value(), "no HF name for expert tensor {}", t.name);
         std::vector<float> ev(v.begin() + static_cast<std::ptrdiff_t>(e * slab),
                               v.begin() + static_cast<std::ptrdiff_t>((e + 1) * slab));
@@ -477,7 +481,7 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
       }
       continue;
     }
-    std::optional<std::string> name = hf::hf_name(t.name, mixtral);
+    std::optional<std::string> name = hf::hf_name(t.name, family);
     if (!name) continue;  // rope_freqs: HF computes it from config.json's rope_scaling
     std::vector<float> v = tensor_values(s, c, t);
     if (t.is_matrix) {
@@ -510,9 +514,13 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
                         : s.arch == "qwen2"      ? "Qwen2ForCausalLM"
                         : s.arch == "qwen2moe"   ? "Qwen2MoeForCausalLM"
                         : s.arch == "qwen3moe"   ? "Qwen3MoeForCausalLM"
+                        : s.arch == "deepseek2"  ? "DeepseekV3ForCausalLM"
                                                  : "Qwen3ForCausalLM";
-  const char* model_type = mixtral ? "mixtral" : s.arch == "qwen2moe" ? "qwen2_moe" : s.arch == "qwen3moe" ? "qwen3_moe"
-                                                                                                        : s.arch.c_str();
+  const char* model_type = mixtral                 ? "mixtral"
+                           : s.arch == "qwen2moe"  ? "qwen2_moe"
+                           : s.arch == "qwen3moe"  ? "qwen3_moe"
+                           : s.arch == "deepseek2" ? "deepseek_v3"
+                                                   : s.arch.c_str();
   nlohmann::ordered_json j;
   j["architectures"] = {hf_arch};
   j["model_type"] = model_type;
@@ -522,8 +530,8 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
   j["intermediate_size"] = c.n_ff;
   j["num_hidden_layers"] = c.n_layer;
   j["num_attention_heads"] = c.n_head;
-  j["num_key_value_heads"] = c.n_head_kv;
-  j["head_dim"] = c.head_dim;
+  j["num_key_value_heads"] = c.is_mla() ? c.n_head : c.n_head_kv;  // DeepSeek: MHA before absorption
+  if (!c.is_mla()) j["head_dim"] = c.head_dim;
   j["max_position_embeddings"] = c.n_ctx_train;
   j["rope_theta"] = c.rope_theta;
   j["rms_norm_eps"] = c.rms_eps;
@@ -533,6 +541,25 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
     j["num_local_experts"] = c.moe.n_expert;
     j["num_experts_per_tok"] = c.moe.n_expert_used;
     j["sliding_window"] = nullptr;
+  } else if (c.is_mla()) {
+    const MlaConfig& m = c.mla;
+    j["q_lora_rank"] = m.q_lora_rank > 0 ? nlohmann::ordered_json(m.q_lora_rank) : nlohmann::ordered_json(nullptr);
+    j["kv_lora_rank"] = m.kv_lora_rank;
+    j["qk_nope_head_dim"] = m.qk_nope;
+    j["qk_rope_head_dim"] = m.qk_rope;
+    j["v_head_dim"] = m.v_head_dim;
+    j["n_routed_experts"] = c.moe.n_expert;
+    j["num_experts_per_tok"] = c.moe.n_expert_used;
+    j["moe_intermediate_size"] = c.moe.n_ff_exp;
+    j["n_shared_experts"] = c.moe.n_shared;
+    j["first_k_dense_replace"] = c.moe.n_leading_dense;
+    j["moe_layer_freq"] = 1;
+    j["n_group"] = c.moe.n_group > 1 ? c.moe.n_group : 1;
+    j["topk_group"] = c.moe.n_group > 1 ? c.moe.n_group_used : 1;
+    j["topk_method"] = c.moe.probs_bias ? "noaux_tc" : "greedy";
+    j["scoring_func"] = c.moe.gating == kernels::MoeGating::kSigmoid ? "sigmoid" : "softmax";
+    j["norm_topk_prob"] = c.moe.norm_weights;
+    j["routed_scaling_factor"] = c.moe.weights_scale > 0 ? c.moe.weights_scale : 1.0f;
   } else if (c.moe.n_expert > 0) {
     j["num_experts"] = c.moe.n_expert;
     j["num_experts_per_tok"] = c.moe.n_expert_used;
@@ -546,7 +573,15 @@ void write_synthetic_hf(const SyntheticSpec& s, const std::string& dir, DType hf
   j["bos_token_id"] = 1;
   j["eos_token_id"] = 2;
   j["torch_dtype"] = hf_dtype == DType::F32 ? "float32" : hf_dtype == DType::F16 ? "float16" : "bfloat16";
-  if (s.llama3_rope)
+  if (s.yarn_factor > 0)
+    j["rope_scaling"] = {{"type", "yarn"},
+                         {"factor", s.yarn_factor},
+                         {"original_max_position_embeddings", s.yarn_original_context},
+                         {"beta_fast", 32},
+                         {"beta_slow", 1},
+                         {"mscale", s.yarn_mscale_all_dim},
+                         {"mscale_all_dim", s.yarn_mscale_all_dim}};
+  else if (s.llama3_rope)
     j["rope_scaling"] = {{"rope_type", "llama3"},
                          {"factor", s.llama3_factor},
                          {"low_freq_factor", s.llama3_low_freq_factor},
