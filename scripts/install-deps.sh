@@ -9,17 +9,14 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libtbb-dev libfmt-dev libxxhash-dev doctest-dev nlohmann-json3-dev libcpp-httplib-dev
   libcli11-dev libutf8proc-dev libeigen3-dev libbenchmark-dev
-  clang libclang-rt-14-dev curl
-  golang-go
+  clang libclang-rt-14-dev curl jq
+  libgloo-dev
+  golang-go cargo
 )
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# The Rust FFI example needs cargo; use the machine's rustup toolchain if there is one, else Debian's.
-if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
-  missing+=(cargo)
-fi
 # The openai-client integration test needs Node.js and npm (any source; Debian's if absent).
 if ! command -v npm >/dev/null 2>&1; then
   command -v node >/dev/null 2>&1 || missing+=(nodejs)

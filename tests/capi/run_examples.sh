@@ -35,7 +35,6 @@ echo "== C++ reference"
 cat "$work/cpp.txt"
 
 cargo=${CARGO:-$(command -v cargo || true)}
-[[ -z "$cargo" && -x "$HOME/.cargo/bin/cargo" ]] && cargo=$HOME/.cargo/bin/cargo
 if [[ -n "$cargo" ]]; then
   echo "== Rust example ($cargo)"
   SGL_LIB_DIR=$libdir CARGO_TARGET_DIR=$work/rust-target \
