@@ -38,6 +38,8 @@ Scheduler::~Scheduler() { stop(); }
 
 void Scheduler::start() {
   SGL_CHECK(!thread_.joinable(), "scheduler started twice");
+  // The loop publishes after each step; until the first one, stats() must already show the pool.
+  publish_stats();
   thread_ = std::thread([this] { loop(); });
 }
 
