@@ -3,9 +3,10 @@
 // decoding on stories260K, so the text depends only on the prompt. Exits non-zero on a mismatch.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { clientFetch } from "./client_fetch.mjs";
 
-const worker = new OpenAI({ baseURL: `${process.env.SGL_WORKER_URL}/v1`, apiKey: "none", maxRetries: 0 });
-const router = new OpenAI({ baseURL: `${process.env.SGL_ROUTER_URL}/v1`, apiKey: "none", maxRetries: 0 });
+const worker = new OpenAI({ baseURL: `${process.env.SGL_WORKER_URL}/v1`, apiKey: "none", maxRetries: 0, fetch: clientFetch });
+const router = new OpenAI({ baseURL: `${process.env.SGL_ROUTER_URL}/v1`, apiKey: "none", maxRetries: 0, fetch: clientFetch });
 
 const models = await router.models.list();
 assert.ok(models.data.length >= 1, "the router lists the workers' model");

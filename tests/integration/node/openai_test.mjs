@@ -2,11 +2,12 @@
 // http://127.0.0.1:PORT). Exits non-zero on the first failed check.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { clientFetch } from "./client_fetch.mjs";
 
 const base = process.env.SGL_SERVER_URL;
 assert.ok(base, "SGL_SERVER_URL is not set");
 const model = process.env.SGL_MODEL ?? "sgl-tiny";
-const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", timeout: 60_000, maxRetries: 0 });
+const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", timeout: 60_000, maxRetries: 0, fetch: clientFetch });
 const messages = [
   { role: "system", content: "You are terse." },
   { role: "user", content: "Tell me a story." },
