@@ -1,10 +1,6 @@
 #include "http_server.hpp"
 
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <filesystem>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +12,7 @@
 #include "chat_output.hpp"
 #include "chat_renderer.hpp"
 #include "core/support/check.hpp"
+#include "core/support/listen_backlog.hpp"
 #include "core/support/log.hpp"
 #include "job.hpp"
 #include "job_registry.hpp"
@@ -83,31 +80,6 @@ ApiError abort_error(const Result& r) {
   const Status st = r.finish.status;
   if (st == Status::kOk || st == Status::kCancelled) return ApiError(400, m);  // cancelled: as before
   return from_engine_error(sgl::Error(st, m));
-}
-
-// cpp-httplib 0.11 listens with a backlog of 5, so a burst of clients (64 streams opening at
-// once) overflows the accept queue and some see resets. listen() again on the bound socket raises
-// the backlog; the socket is found among this process's descriptors by its port.
-void deepen_backlog(int port) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-    int fd = -1;
-    try {
-      fd = std::stoi(entry.path().filename().string());
-    } catch (...) {
-      continue;
-    }
-    int listening = 0;
-    socklen_t len = sizeof(listening);
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
-    sockaddr_storage addr{};
-    socklen_t alen = sizeof(addr);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
-    int p = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
-            : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                                         : -1;
-    if (p == port) ::listen(fd, 1024);
-  }
 }
 
 }  // namespace
@@ -590,7 +562,7 @@ int HttpServer::bind() {
     SGL_THROW(Status::kIoError, "cannot bind {}:{} (in use, or not an address of this host)", m.args.host, port);
   }
   m.args.port = port;
-  deepen_backlog(port);
+  deepen_listen_backlog(port);
   return port;
 }
 

@@ -40,7 +40,7 @@ struct Proxy::Stream {
 
   void abort() {
     cancel = true;
-    client->stop();  // unblocks a read waiting on a silent worker
+    if (client) client->stop();  // unblocks a read waiting on a silent worker
   }
   ~Stream() {
     if (reader.joinable()) {
@@ -96,6 +96,10 @@ std::unique_ptr<httplib::Client> Proxy::client_for(const Worker& w) const {
   return c;
 }
 
+ClientPool::Lease Proxy::connect(const Worker& w, bool fresh) {
+  return pool_.acquire(w.key(), [&] { return client_for(w); }, fresh);
+}
+
 std::string Proxy::body_for(const ProxyRequest& pr, const Worker& w) const {
   if (w.dp_rank() < 0 || !pr.parsed || !pr.parsed->is_object()) return pr.body;
   json j = *pr.parsed;
@@ -130,9 +134,17 @@ void Proxy::forward(const ProxyRequest& pr, httplib::Response& res) {
 
     if (!pr.stream) {
       LoadGuard guard(w);
-      auto c = client_for(*w);
-      httplib::Result r = pr.method == "GET" ? c->Get(pr.path.c_str(), pr.headers)
-                                             : c->Post(pr.path.c_str(), pr.headers, body, "application/json");
+      auto lease = connect(*w, false);
+      auto send = [&](httplib::Client& c) {
+        return pr.method == "GET" ? c.Get(pr.path.c_str(), pr.headers)
+                                  : c.Post(pr.path.c_str(), pr.headers, body, "application/json");
+      };
+      httplib::Result r = send(*lease.client);
+      if (!r && lease.reused) {  // the worker closed the idle connection: once more on a new one
+        lease = connect(*w, true);
+        r = send(*lease.client);
+      }
+      if (r) pool_.release(w->key(), std::move(lease.client));
       int status = r ? r->status : 500;  // a connection failure counts as a 500, as in SGLang
       w->breaker.record(r && status < 500);
       if (!r || status >= 400) ++w->errors;
@@ -152,38 +164,52 @@ void Proxy::forward(const ProxyRequest& pr, httplib::Response& res) {
     }
 
     // Streaming: read upstream on a thread, decide on the status before answering the client.
-    auto st = std::make_shared<Stream>();
-    st->client = client_for(*w);
-    st->guard.emplace(w);
-    Stream* s = st.get();
-    httplib::Request up;
-    up.method = pr.method;
-    up.path = pr.path;
-    up.headers = pr.headers;
-    up.body = std::move(body);
-    up.set_header("Content-Type", "application/json");
-    up.response_handler = [s](const httplib::Response& r) {
-      std::lock_guard lk(s->mu);
-      s->head = true;
-      s->status = r.status;
-      s->content_type = r.get_header_value("Content-Type");
-      s->cv.notify_all();
-      return !s->cancel.load();
+    auto start = [&](ClientPool::Lease lease) {
+      auto st = std::make_shared<Stream>();
+      st->client = std::move(lease.client);
+      st->guard.emplace(w);
+      Stream* s = st.get();
+      httplib::Request up;
+      up.method = pr.method;
+      up.path = pr.path;
+      up.headers = pr.headers;
+      up.body = body;
+      up.set_header("Content-Type", "application/json");
+      up.response_handler = [s](const httplib::Response& r) {
+        std::lock_guard lk(s->mu);
+        s->head = true;
+        s->status = r.status;
+        s->content_type = r.get_header_value("Content-Type");
+        s->cv.notify_all();
+        return !s->cancel.load();
+      };
+      up.content_receiver = [s](const char* data, size_t n, uint64_t, uint64_t) {
+        if (s->cancel) return false;
+        std::lock_guard lk(s->mu);
+        s->chunks.emplace_back(data, n);
+        s->cv.notify_all();
+        return true;
+      };
+      st->reader = std::thread([s, up = std::move(up)] {
+        auto r = s->client->send(up);
+        std::lock_guard lk(s->mu);
+        s->done = true;
+        s->error = r.error();
+        s->cv.notify_all();
+      });
+      return st;
     };
-    up.content_receiver = [s](const char* data, size_t n, uint64_t, uint64_t) {
-      if (s->cancel) return false;
-      std::lock_guard lk(s->mu);
-      s->chunks.emplace_back(data, n);
-      s->cv.notify_all();
-      return true;
-    };
-    st->reader = std::thread([s, up = std::move(up)] {
-      auto r = s->client->send(up);
-      std::lock_guard lk(s->mu);
-      s->done = true;
-      s->error = r.error();
-      s->cv.notify_all();
-    });
+    ClientPool::Lease lease = connect(*w, false);
+    const bool reused = lease.reused;
+    auto st = start(std::move(lease));
+    if (reused) {  // a stale idle connection fails at once, before any answer: resend on a new one
+      std::unique_lock lk(st->mu);
+      st->cv.wait(lk, [&] { return st->head || st->done; });
+      if (!st->head) {
+        lk.unlock();
+        st = start(connect(*w, true));
+      }
+    }
 
     std::unique_lock lk(st->mu);
     st->cv.wait(lk, [&] { return st->head || st->done; });
@@ -216,6 +242,10 @@ void Proxy::forward(const ProxyRequest& pr, httplib::Response& res) {
         }
         auto err = st->error;
         l.unlock();
+        if (err == httplib::Error::Success && !st->cancel) {  // a clean exchange: keep the connection
+          st->reader.join();
+          pool_.release(w->key(), std::move(st->client));
+        }
         if (err != httplib::Error::Success) {
           ++w->errors;
           w->breaker.record(false);

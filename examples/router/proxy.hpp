@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client_pool.hpp"
 #include "policy.hpp"
 #include "router_args.hpp"
 #include "router_metrics.hpp"
@@ -43,18 +44,23 @@ class Proxy {
   Proxy(const RouterArgs& args, WorkerRegistry& registry, Policy& policy, RouterMetrics& metrics);
   // Fills `res` (status, headers, body or a chunked provider). Never throws for upstream trouble.
   void forward(const ProxyRequest& pr, httplib::Response& res);
+  // Closes the pooled connections of a worker that left the registry.
+  void forget_worker(const std::string& key) { pool_.drop(key); }
+  uint64_t connections_made() const { return pool_.connections_made(); }
 
  private:
   struct Stream;
   std::shared_ptr<Worker> pick(const ProxyRequest& pr, const std::set<const Worker*>& tried);
   double backoff_ms(int retry);
   std::unique_ptr<httplib::Client> client_for(const Worker& w) const;
+  ClientPool::Lease connect(const Worker& w, bool fresh);
   std::string body_for(const ProxyRequest& pr, const Worker& w) const;
 
   const RouterArgs& args_;
   WorkerRegistry& registry_;
   Policy& policy_;
   RouterMetrics& metrics_;
+  ClientPool pool_;
 };
 
 // {"error": {"message", "type", "code"}} as the OpenAI API shapes errors.

@@ -13,9 +13,9 @@
 
 #include "admission.hpp"
 #include "core/support/check.hpp"
+#include "core/support/listen_backlog.hpp"
 #include "core/support/log.hpp"
 #include "health_checker.hpp"
-#include "listen_backlog.hpp"
 #include "policy.hpp"
 #include "proxy.hpp"
 #include "request_text.hpp"
@@ -120,6 +120,7 @@ std::vector<std::shared_ptr<Worker>> RouterServer::Impl::remove_worker(const std
   auto gone = registry.remove(url);
   for (auto& w : gone) {
     policy->on_worker_removed(w->key());
+    proxy.forget_worker(w->key());
     SGL_LOG_INFO("worker {} removed", w->key());
   }
   return gone;
@@ -351,7 +352,7 @@ int RouterServer::bind() {
     SGL_THROW(Status::kIoError, "cannot bind {}:{} (in use, or not an address of this host)", m.args.host, port);
   }
   m.args.port = port;
-  deepen_backlog(port);
+  sgl::deepen_listen_backlog(port);
   if (m.args.prometheus_port > 0) {
     if (!m.metrics_http.bind_to_port(m.args.prometheus_host, m.args.prometheus_port))
       SGL_THROW(Status::kIoError, "cannot bind --prometheus-host {} --prometheus-port {}", m.args.prometheus_host,

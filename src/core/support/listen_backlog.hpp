@@ -1,14 +1,19 @@
-#include "listen_backlog.hpp"
+// cpp-httplib 0.11 listens with a backlog of 5, so a burst of clients (64 streams opening at
+// once) overflows the accept queue and some see resets. listen() again on the bound socket raises
+// the backlog; the socket is found among this process's descriptors by its port. Shared by
+// sgl-server and sgl-router; header only, so libsgl itself carries no socket code.
+#pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <filesystem>
 #include <string>
+#include <system_error>
 
-namespace sgl::router {
+namespace sgl {
 
-void deepen_backlog(int port, int backlog) {
+inline void deepen_listen_backlog(int port, int backlog = 1024) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
     int fd = -1;
@@ -30,4 +35,4 @@ void deepen_backlog(int port, int backlog) {
   }
 }
 
-}  // namespace sgl::router
+}  // namespace sgl
