@@ -11,6 +11,7 @@
 #include "api_error.hpp"
 #include "chat_output.hpp"
 #include "chat_renderer.hpp"
+#include "engine_group.hpp"
 #include "core/support/check.hpp"
 #include "core/support/listen_backlog.hpp"
 #include "core/support/log.hpp"
@@ -26,7 +27,8 @@ namespace sgl::server {
 using namespace std::chrono_literals;
 
 struct HttpServer::Impl {
-  Engine& engine;
+  EngineGroup group;
+  Engine& engine;  // replica 0: tokenizer, chat template and model facts (every replica has the same)
   ServerArgs args;
   httplib::Server http;
   Metrics metrics;
@@ -37,7 +39,7 @@ struct HttpServer::Impl {
   std::atomic<uint64_t> serial{0};
   int64_t started = 0;
 
-  Impl(Engine& e, ServerArgs a);
+  Impl(std::vector<Engine*> replicas, ServerArgs a);
   void routes();
   std::string new_id() { return fmt::format("{}{:08x}", id_prefix, serial.fetch_add(1)); }
   TokenText token_text() const;
@@ -84,8 +86,12 @@ ApiError abort_error(const Result& r) {
 
 }  // namespace
 
-HttpServer::Impl::Impl(Engine& e, ServerArgs a)
-    : engine(e), args(std::move(a)), chat(e, args.chat_template), started(unix_now()) {
+HttpServer::Impl::Impl(std::vector<Engine*> replicas, ServerArgs a)
+    : group(std::move(replicas), parse_load_balance_method(a.load_balance_method)),
+      engine(group.primary()),
+      args(std::move(a)),
+      chat(engine, args.chat_template),
+      started(unix_now()) {
   SGL_LOG_INFO("chat template: {}", chat.available() ? chat.origin() : "none (chat requests answer 400; see --chat-template)");
   std::random_device rd;
   id_prefix = fmt::format("{:08x}", static_cast<uint32_t>(rd()));
@@ -177,7 +183,19 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
   for (const auto& p : pr.prompts) echo.push_back(p.text);
   const char* prefix = api == Api::kChat ? "chatcmpl-" : api == Api::kCompletions ? "cmpl-" : "";
   std::string rid = pr.prompts.size() == 1 && !pr.prompts[0].rid.empty() ? pr.prompts[0].rid : new_id();
-  auto job = std::make_shared<Job>(engine, std::move(pr), rid);  // throws sgl::Error -> 4xx/503
+  // Data parallel: the replica is chosen before submitting; the lease counts the request as in
+  // flight there until the response is done (kept by the stream provider when streaming).
+  int64_t cost = 0;
+  for (const auto& p : pr.prompts)
+    cost += static_cast<int64_t>(p.input_ids.empty() ? p.text.size() / 4 + 1 : p.input_ids.size()) +
+            static_cast<int64_t>(p.sampling.max_new_tokens) * pr.n;
+  std::shared_ptr<EngineGroup::Lease> lease;
+  try {
+    lease = group.pick(pr.data_parallel_rank, cost);
+  } catch (const sgl::Error& e) {
+    throw ApiError(400, e.what(), "data_parallel_rank");
+  }
+  auto job = std::make_shared<Job>(lease->engine(), std::move(pr), rid);  // throws sgl::Error -> 4xx/503
   jobs.add(rid, job);
   ResponseContext ctx{prefix + rid, args.model_name(), unix_now(), token_text()};
 
@@ -240,7 +258,7 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, job, st, ctx, api, echo, rid](size_t, httplib::DataSink& sink) -> bool {
+      [this, job, st, ctx, api, echo, rid, lease](size_t, httplib::DataSink& sink) -> bool {
         const ParsedRequest& p = job->request();
         auto events = job->poll(1000ms);
         if (events.empty() && !job->all_finished()) {
@@ -339,7 +357,6 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
 
 json HttpServer::Impl::server_info() const {
   const EngineConfig& c = engine.config();
-  EngineStats s = engine.stats();
   json info = {{"model_path", c.model_path},
                {"tokenizer_path", c.tokenizer_path},
                {"served_model_name", args.model_name()},
@@ -364,24 +381,34 @@ json HttpServer::Impl::server_info() const {
                {"enable_metrics", args.enable_metrics},
                {"log_level", args.log_level},
                {"tp_size", 1},
-               {"dp_size", 1},
+               {"dp_size", group.size()},
+               {"load_balance_method", load_balance_method_name(group.method())},
                {"version", "sgl-server 0.1.0"}};
-  json st = {{"running_requests", s.running_requests},
-             {"waiting_requests", s.waiting_requests},
-             {"kv_pages_total", s.kv_pages_total},
-             {"kv_pages_used", s.kv_pages_used},
-             {"kv_pages_free", s.kv_pages_free},
-             {"page_size", s.page_size},
-             {"cached_tokens", s.cached_tokens},
-             {"cache_hit_rate", s.cache_hit_rate},
-             {"prefill_tokens_per_s", s.prefill_tokens_per_s},
-             {"decode_tokens_per_s", s.decode_tokens_per_s},
-             {"total_requests", s.total_requests},
-             {"finished_requests", s.finished_requests},
-             {"retracted_requests", s.retracted_requests},
-             {"evicted_tokens", s.evicted_tokens},
-             {"forward_steps", s.forward_steps}};
-  info["internal_states"] = json::array({st});
+  // One entry per data-parallel replica, as SGLang lists one per dp rank.
+  info["internal_states"] = json::array();
+  for (int rank = 0; rank < group.size(); ++rank) {
+    const EngineStats s = group.replica(rank).stats();
+    const EngineGroup::Counters& d = group.counters(rank);
+    json st = {{"dp_rank", rank},
+               {"dispatched_requests", d.dispatched.load()},
+               {"in_flight_requests", d.in_flight.load()},
+               {"running_requests", s.running_requests},
+               {"waiting_requests", s.waiting_requests},
+               {"kv_pages_total", s.kv_pages_total},
+               {"kv_pages_used", s.kv_pages_used},
+               {"kv_pages_free", s.kv_pages_free},
+               {"page_size", s.page_size},
+               {"cached_tokens", s.cached_tokens},
+               {"cache_hit_rate", s.cache_hit_rate},
+               {"prefill_tokens_per_s", s.prefill_tokens_per_s},
+               {"decode_tokens_per_s", s.decode_tokens_per_s},
+               {"total_requests", s.total_requests},
+               {"finished_requests", s.finished_requests},
+               {"retracted_requests", s.retracted_requests},
+               {"evicted_tokens", s.evicted_tokens},
+               {"forward_steps", s.forward_steps}};
+    info["internal_states"].push_back(std::move(st));
+  }
   return info;
 }
 
@@ -440,16 +467,24 @@ void HttpServer::Impl::routes() {
       req.input_ids = {engine.eos_token_ids().empty() ? 0 : engine.eos_token_ids()[0]};
       req.sampling.max_new_tokens = 1;
       req.sampling.temperature = 0.0f;
-      req.rid = "health-" + new_id();
-      RequestHandle h = engine.submit(std::move(req));
-      auto deadline = std::chrono::steady_clock::now() + 20s;
-      while (!h.done() && std::chrono::steady_clock::now() < deadline) h.next_for(100ms);
-      if (!h.done()) {
-        h.cancel();
-        throw ApiError(503, "health check generation did not finish within 20 s");
+      // Every replica must generate: one stuck replica would fail the requests sent to it.
+      std::vector<RequestHandle> hs;
+      for (int rank = 0; rank < group.size(); ++rank) {
+        sgl::Request one = req;
+        one.rid = fmt::format("health-{}-{}", new_id(), rank);
+        hs.push_back(group.replica(rank).submit(std::move(one)));
       }
-      Result res = h.result();
-      if (!res.ok()) throw ApiError(503, "health check generation failed: " + res.finish.message);
+      auto deadline = std::chrono::steady_clock::now() + 20s;
+      for (size_t rank = 0; rank < hs.size(); ++rank) {
+        RequestHandle& h = hs[rank];
+        while (!h.done() && std::chrono::steady_clock::now() < deadline) h.next_for(100ms);
+        if (!h.done()) {
+          for (auto& other : hs) other.cancel();
+          throw ApiError(503, fmt::format("health check generation on replica {} did not finish within 20 s", rank));
+        }
+        Result res = h.result();
+        if (!res.ok()) throw ApiError(503, fmt::format("health check generation on replica {} failed: {}", rank, res.finish.message));
+      }
       r.status = 200;
       r.set_content("", "text/plain");
     });
@@ -471,7 +506,9 @@ void HttpServer::Impl::routes() {
   http.Get("/get_server_info", [this](const Request& q, Response& r) { guarded(q, r, [&] { send_json(r, 200, server_info()); }); });
   auto flush = [this](const Request& q, Response& r) {
     guarded(q, r, [&] {
-      if (!engine.flush_cache()) throw ApiError(400, "cache not flushed: requests are still running");
+      bool flushed = true;
+      for (int rank = 0; rank < group.size(); ++rank) flushed = group.replica(rank).flush_cache() && flushed;
+      if (!flushed) throw ApiError(400, "cache not flushed: requests are still running");
       r.status = 200;
       r.set_content("Cache flushed.\n", "text/plain");
       metrics.on_http(200);
@@ -509,19 +546,23 @@ void HttpServer::Impl::routes() {
       metrics.on_http(200);
     });
   });
-  // One entry per data-parallel rank (one here): what a load balancer weighs.
+  // One entry per data-parallel rank: what a load balancer weighs.
   auto loads = [this](const Request& q, Response& r) {
     guarded(q, r, [&] {
-      EngineStats s = engine.stats();
-      const int64_t used = s.kv_pages_used * s.page_size, total = s.kv_pages_total * s.page_size;
-      json l = {{"dp_rank", 0},
-                {"num_reqs", s.running_requests + s.waiting_requests},
-                {"num_running_reqs", s.running_requests},
-                {"num_waiting_reqs", s.waiting_requests},
-                {"num_tokens", used},
-                {"max_total_num_tokens", total},
-                {"token_usage", total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0}};
-      send_json(r, 200, json::array({l}));
+      json all = json::array();
+      for (int rank = 0; rank < group.size(); ++rank) {
+        EngineStats s = group.replica(rank).stats();
+        const int64_t used = s.kv_pages_used * s.page_size, total = s.kv_pages_total * s.page_size;
+        json l = {{"dp_rank", rank},
+                  {"num_reqs", s.running_requests + s.waiting_requests},
+                  {"num_running_reqs", s.running_requests},
+                  {"num_waiting_reqs", s.waiting_requests},
+                  {"num_tokens", used},
+                  {"max_total_num_tokens", total},
+                  {"token_usage", total > 0 ? static_cast<double>(used) / static_cast<double>(total) : 0.0}};
+        all.push_back(std::move(l));
+      }
+      send_json(r, 200, all);
     });
   };
   http.Get("/get_loads", loads);
@@ -541,12 +582,17 @@ void HttpServer::Impl::routes() {
     guarded(q, r, [&] {
       if (!args.enable_metrics) throw ApiError(404, "metrics are off; start the server with --enable-metrics");
       r.status = 200;
-      r.set_content(metrics.render(engine.stats()), "text/plain; version=0.0.4");
+      std::vector<EngineStats> stats;
+      for (int rank = 0; rank < group.size(); ++rank) stats.push_back(group.replica(rank).stats());
+      r.set_content(metrics.render(stats), "text/plain; version=0.0.4");
     });
   });
 }
 
-HttpServer::HttpServer(Engine& engine, ServerArgs args) : impl_(std::make_unique<Impl>(engine, std::move(args))) {
+HttpServer::HttpServer(Engine& engine, ServerArgs args) : HttpServer(std::vector<Engine*>{&engine}, std::move(args)) {}
+
+HttpServer::HttpServer(std::vector<Engine*> replicas, ServerArgs args)
+    : impl_(std::make_unique<Impl>(std::move(replicas), std::move(args))) {
   impl_->routes();
 }
 

@@ -1,4 +1,5 @@
-// HttpServer: sgl-server's routes on cpp-httplib, over one sgl::Engine.
+// HttpServer: sgl-server's routes on cpp-httplib, over one sgl::Engine or --dp-size replicas of it
+// (engine_group.hpp picks one per generation request).
 //   SGLang native: POST /generate, GET /health, /health_generate, /get_model_info,
 //                  /get_server_info, POST|GET /flush_cache, GET /metrics
 //   OpenAI:        POST /v1/completions, /v1/chat/completions, GET /v1/models
@@ -7,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "server_args.hpp"
 #include "sgl/engine.hpp"
@@ -17,6 +19,9 @@ class HttpServer {
  public:
   // `engine` must outlive the server.
   HttpServer(Engine& engine, ServerArgs args);
+  // Data parallel: `replicas` (same model, non-empty) must outlive the server; requests are
+  // spread by args.load_balance_method.
+  HttpServer(std::vector<Engine*> replicas, ServerArgs args);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -3,8 +3,10 @@
 #include <csignal>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 #include "core/support/log.hpp"
+#include "engine_group.hpp"
 #include "http_server.hpp"
 #include "server_args.hpp"
 #include "sgl/engine.hpp"
@@ -34,8 +36,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   try {
-    sgl::Engine engine(args.engine);
-    sgl::server::HttpServer server(engine, args);
+    // --dp-size N: N replicas of the engine behind this one server.
+    auto replicas = sgl::server::make_replicas(args.engine, args.dp_size);
+    std::vector<sgl::Engine*> engines;
+    for (auto& e : replicas) engines.push_back(e.get());
+    sgl::server::HttpServer server(engines, args);
     int port = server.bind();
     std::thread waiter([&] {
       int sig = 0;

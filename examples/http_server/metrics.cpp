@@ -35,13 +35,15 @@ void Metrics::on_http(int status) {
   else ++http_2xx_;
 }
 
-std::string Metrics::render(const EngineStats& s) const {
+std::string Metrics::render(const std::vector<EngineStats>& replicas) const {
   std::string out;
   auto counter = [&](const char* name, const char* help, uint64_t v) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
   };
-  auto gauge = [&](const char* name, const char* help, double v) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
+  auto gauge = [&](const char* name, const char* help, auto value_of) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, help, name);
+    for (size_t r = 0; r < replicas.size(); ++r)
+      out += fmt::format("{}{{dp_rank=\"{}\"}} {}\n", name, r, static_cast<double>(value_of(replicas[r])));
   };
   std::lock_guard lock(mu_);
   counter("sgl:num_requests_total", "Finished generation requests (samples).", requests_);
@@ -55,16 +57,20 @@ std::string Metrics::render(const EngineStats& s) const {
   out += fmt::format("sgl:http_responses_total{{code=\"5xx\"}} {}\n", http_5xx_);
   ttft_.render(out, "sgl:time_to_first_token_seconds", "Time from submit to the first output token.");
   e2e_.render(out, "sgl:e2e_request_latency_seconds", "Time from submit to finish.");
-  gauge("sgl:num_running_reqs", "Requests in the running batch.", static_cast<double>(s.running_requests));
-  gauge("sgl:num_queue_reqs", "Requests waiting to be scheduled.", static_cast<double>(s.waiting_requests));
-  gauge("sgl:kv_pages_total", "KV cache pages in the pool.", static_cast<double>(s.kv_pages_total));
-  gauge("sgl:kv_pages_used", "KV cache pages held by requests or the radix cache.", static_cast<double>(s.kv_pages_used));
-  gauge("sgl:kv_pages_free", "Free KV cache pages.", static_cast<double>(s.kv_pages_free));
-  gauge("sgl:token_usage", "Fraction of KV pages in use.",
-        s.kv_pages_total > 0 ? static_cast<double>(s.kv_pages_used) / static_cast<double>(s.kv_pages_total) : 0.0);
-  gauge("sgl:cache_hit_rate", "Prefix cache hit rate (tokens) since start or flush.", s.cache_hit_rate);
-  gauge("sgl:cached_tokens", "Tokens held by the radix cache.", static_cast<double>(s.cached_tokens));
-  gauge("sgl:gen_throughput", "Recent decode tokens per second.", s.decode_tokens_per_s);
+  using S = const EngineStats&;
+  gauge("sgl:num_running_reqs", "Requests in the running batch.", [](S s) { return s.running_requests; });
+  gauge("sgl:num_queue_reqs", "Requests waiting to be scheduled.", [](S s) { return s.waiting_requests; });
+  gauge("sgl:kv_pages_total", "KV cache pages in the pool.", [](S s) { return s.kv_pages_total; });
+  gauge("sgl:kv_pages_used", "KV cache pages held by requests or the radix cache.", [](S s) { return s.kv_pages_used; });
+  gauge("sgl:kv_pages_free", "Free KV cache pages.", [](S s) { return s.kv_pages_free; });
+  gauge("sgl:token_usage", "Fraction of KV pages in use.", [](S s) {
+    return s.kv_pages_total > 0 ? static_cast<double>(s.kv_pages_used) / static_cast<double>(s.kv_pages_total) : 0.0;
+  });
+  gauge("sgl:cache_hit_rate", "Prefix cache hit rate (tokens) since start or flush.", [](S s) { return s.cache_hit_rate; });
+  gauge("sgl:cached_tokens", "Tokens held by the radix cache.", [](S s) { return s.cached_tokens; });
+  gauge("sgl:gen_throughput", "Recent decode tokens per second.", [](S s) { return s.decode_tokens_per_s; });
+  gauge("sgl:num_requests_submitted", "Requests submitted to the replica since start.", [](S s) { return s.total_requests; });
+  gauge("sgl:forward_steps", "Scheduler steps run by the replica since start.", [](S s) { return s.forward_steps; });
   return out;
 }
 

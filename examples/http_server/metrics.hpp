@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "sgl/engine.hpp"
 
@@ -31,7 +32,8 @@ class Metrics {
   void on_result(const Result& r);
   // One HTTP request answered with `status`.
   void on_http(int status);
-  std::string render(const EngineStats& s) const;
+  // Engine gauges carry a dp_rank label, one series per data-parallel replica.
+  std::string render(const std::vector<EngineStats>& replicas) const;
 
  private:
   mutable std::mutex mu_;

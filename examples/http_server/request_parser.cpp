@@ -112,7 +112,7 @@ void check_json_content_type(const std::string& content_type) {
 ParsedRequest parse_generate(const std::string& body, const ParseLimits& lim) {
   json j = parse_body(body);
   reject_unknown(j, {"text", "input_ids", "sampling_params", "stream", "return_logprob", "top_logprobs_num",
-                     "logprob_start_len", "return_text_in_logprobs", "rid", "model"},
+                     "logprob_start_len", "return_text_in_logprobs", "rid", "model", "data_parallel_rank"},
                  "");
   ParsedRequest out;
   out.api = Api::kGenerate;
@@ -208,6 +208,7 @@ ParsedRequest parse_generate(const std::string& body, const ParseLimits& lim) {
   }
   if (sp.n > 1) out.batch = true;
   if (!rid.empty() && out.prompts.size() == 1) out.prompts[0].rid = rid;
+  if (auto v = get_int(j, "data_parallel_rank", "data_parallel_rank", 0, 4095)) out.data_parallel_rank = static_cast<int>(*v);
   return out;
 }
 
@@ -265,6 +266,7 @@ ParsedRequest parse_completions(const std::string& body, const ParseLimits& lim)
     bad_field("prompt", "prompt must be a string, an array of strings, or an array of token ids");
   }
   if (auto rid = get_string(j, "rid", "rid", 256); rid && out.prompts.size() == 1) out.prompts[0].rid = *rid;
+  if (auto v = get_int(j, "data_parallel_rank", "data_parallel_rank", 0, 4095)) out.data_parallel_rank = static_cast<int>(*v);
   return out;
 }
 
@@ -320,6 +322,7 @@ ParsedRequest parse_chat(const std::string& body, const ParseLimits& lim) {
   r.rid = get_string(j, "rid", "rid", 256).value_or("");  // SGLang's extra: the id /abort_request takes
   r.sampling = sp;
   out.prompts.push_back(std::move(r));
+  if (auto v = get_int(j, "data_parallel_rank", "data_parallel_rank", 0, 4095)) out.data_parallel_rank = static_cast<int>(*v);
   return out;
 }
 

@@ -43,6 +43,7 @@ struct ParsedRequest {
   bool echo = false;               // /v1/completions echo: prompt text is prepended
   bool batch = false;              // /generate answered with a list (several prompts or n > 1)
   std::string model;               // as the client named it ("" = not given)
+  int data_parallel_rank = -1;     // SGLang's field: pins the request to that --dp-size replica
   // Chat only: what the chat template renders (chat_fields.hpp) and how the output is split.
   nlohmann::json chat_messages;        // normalized messages
   nlohmann::json tools = nlohmann::json::array();

@@ -5,7 +5,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "core/dist/communicator.hpp"
+#include "core/dist/init_addr.hpp"
 #include "core/support/check.hpp"
+#include "engine_group.hpp"
 #include "core/support/cli11_parse.hpp"
 #include "core/tokenizer/chat_template.hpp"
 
@@ -53,7 +56,10 @@ void add_server_flags(CLI::App& app, ServerArgs& a) {
   app.add_option("--quantization", e.quantization, "Online weight quantization: none, q8_0, q4_0, q4_k, ...")
       ->capture_default_str();
   app.add_option("--tp-size", a.tp_size, "Tensor parallel size (1 only)")->capture_default_str();
-  app.add_option("--dp-size", a.dp_size, "Data parallel size (1 only)")->capture_default_str();
+  app.add_option("--dp-size", a.dp_size, "Data parallel size: engine replicas behind this server")->capture_default_str();
+  app.add_option("--load-balance-method", a.load_balance_method,
+                 "How --dp-size replicas share requests: round_robin, shortest_queue, minimum_tokens")
+      ->capture_default_str();
   app.add_option("--ep-size", a.ep_size, "Expert parallel size (1 only)")->capture_default_str();
   app.add_option("--nnodes", a.nnodes, "Number of nodes (1 only)")->capture_default_str();
   app.add_option("--node-rank", a.node_rank, "Node rank (0 only)")->capture_default_str();
@@ -65,18 +71,27 @@ void add_server_flags(CLI::App& app, ServerArgs& a) {
 }
 
 void ServerArgs::validate() const {
-  auto only = [](const char* flag, int got, int want) {
-    if (got != want)
-      SGL_THROW(Status::kUnsupported, "{} {} is not supported: this build runs on one device in one process ({} {} only)",
-                flag, got, flag, want);
+  // Multi-process parallelism needs Gloo (src/core/dist); sgl-server does not drive it yet.
+  const std::string why = dist::distributed_available()
+                              ? "sgl-server does not run tensor/expert parallel or multi-node groups yet"
+                              : "multi-process parallelism is unsupported in this build (built without Gloo)";
+  auto only = [&why](const char* flag, int got, int want) {
+    if (got != want) SGL_THROW(Status::kUnsupported, "{} {} is not supported: {} ({} {} only)", flag, got, why, flag, want);
   };
+  if (tp_size < 1) SGL_THROW(Status::kInvalidArgument, "--tp-size must be >= 1 (got {})", tp_size);
+  if (ep_size < 1) SGL_THROW(Status::kInvalidArgument, "--ep-size must be >= 1 (got {})", ep_size);
+  if (nnodes < 1) SGL_THROW(Status::kInvalidArgument, "--nnodes must be >= 1 (got {})", nnodes);
+  if (node_rank < 0 || node_rank >= nnodes)
+    SGL_THROW(Status::kInvalidArgument, "--node-rank must be in [0, --nnodes) (got {} with --nnodes {})", node_rank, nnodes);
   only("--tp-size", tp_size, 1);
-  only("--dp-size", dp_size, 1);
   only("--ep-size", ep_size, 1);
   only("--nnodes", nnodes, 1);
-  only("--node-rank", node_rank, 0);
-  if (!dist_init_addr.empty())
-    SGL_THROW(Status::kUnsupported, "--dist-init-addr is not supported: multi-node serving is not implemented");
+  if (!dist_init_addr.empty()) {
+    dist::parse_init_addr(dist_init_addr);
+    SGL_THROW(Status::kUnsupported, "--dist-init-addr is not supported: {}", why);
+  }
+  if (dp_size < 1 || dp_size > 64) SGL_THROW(Status::kInvalidArgument, "--dp-size must be in [1, 64] (got {})", dp_size);
+  parse_load_balance_method(load_balance_method);
   if (!compat.refused.empty()) SGL_THROW(Status::kUnsupported, "{}", compat.refused.front());
   if (!chat_template.empty() && !builtin_chat_template(chat_template)) {
     std::error_code ec;

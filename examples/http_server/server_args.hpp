@@ -1,7 +1,7 @@
-// ServerArgs: sgl-server's command line, with SGLang's flag names and defaults. Flags for
-// features this build cannot honour (tensor/data/expert parallelism, multi-node) are accepted so
-// SGLang launch scripts parse, and refused at start with a clear message when set to anything
-// but the trivial value; device-specific flags (compat_flags.hpp) each log what they do here.
+// ServerArgs: sgl-server's command line, with SGLang's flag names and defaults. --dp-size N runs N
+// engine replicas behind the one server. Flags for features this build cannot honour (tensor and
+// expert parallelism, multi-node) are accepted so SGLang launch scripts parse, and refused at
+// start with a clear message when set to anything but the trivial value; device-specific flags (compat_flags.hpp) each log what they do here.
 // Long options take argparse-style unambiguous prefixes.
 #pragma once
 
@@ -31,6 +31,7 @@ struct ServerArgs {
   bool enable_metrics = false;
   int tp_size = 1, dp_size = 1, ep_size = 1, nnodes = 1, node_rank = 0;
   std::string dist_init_addr;
+  std::string load_balance_method = "round_robin";  // with dp_size > 1: round_robin | shortest_queue | minimum_tokens
   int64_t max_request_bytes = 32 << 20;  // larger bodies get 413
   int http_threads = 128;                // handler threads (each streaming client holds one)
   CompatNotes compat;                    // what the SGLang-only flags given do here

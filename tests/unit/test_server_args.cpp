@@ -120,3 +120,29 @@ TEST_CASE("--reasoning-parser and --tool-call-parser take SGLang's names") {
   ServerArgs b;
   CHECK(parse({"--model-path", "M", "--reasoning-parser", "bogus"}, b) > 0);
 }
+
+TEST_CASE("--dp-size and --load-balance-method are validated; tp/ep/nnodes > 1 are refused by name") {
+  auto refused = [](std::vector<std::string> flags, const std::string& part) {
+    ServerArgs a;
+    flags.insert(flags.begin(), {"--model-path", "M"});
+    REQUIRE(parse(flags, a) == -1);
+    try {
+      a.validate();
+      FAIL("accepted");
+    } catch (const sgl::Error& e) {
+      CHECK(std::string(e.what()).find(part) != std::string::npos);
+    }
+  };
+  refused({"--dp-size", "0"}, "--dp-size must be in [1, 64]");
+  refused({"--dp-size", "2", "--load-balance-method", "fastest"}, "--load-balance-method must be round_robin");
+  refused({"--tp-size", "2"}, "--tp-size 2 is not supported");
+  refused({"--ep-size", "4"}, "--ep-size 4 is not supported");
+  refused({"--nnodes", "2", "--node-rank", "1"}, "--nnodes 2 is not supported");
+  refused({"--node-rank", "1"}, "--node-rank must be in [0, --nnodes)");
+  refused({"--dist-init-addr", "nohost"}, "--dist-init-addr 'nohost' must be HOST:PORT");
+  refused({"--dist-init-addr", "10.0.0.1:8746"}, "--dist-init-addr is not supported");
+  ServerArgs a;
+  REQUIRE(parse({"--model-path", "M", "--dp-size", "4", "--load-balance-method", "minimum_tokens"}, a) == -1);
+  CHECK(a.dp_size == 4);
+  CHECK(a.load_balance_method == "minimum_tokens");
+}
