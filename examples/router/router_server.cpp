@@ -214,6 +214,7 @@ void RouterServer::Impl::routes() {
   if (args.max_concurrent_requests <= 0 && args.http_threads <= 0) threads = 512;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_keep_alive_max_count(1000);
+  http.set_tcp_nodelay(true);  // relayed SSE chunks are small: each goes out as it comes (no Nagle wait)
   http.set_read_timeout(static_cast<time_t>(std::max(30.0, args.request_timeout_secs)), 0);
   http.set_write_timeout(30, 0);
   http.set_payload_max_length(size_t{256} << 20);
