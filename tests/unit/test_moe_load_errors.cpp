@@ -212,3 +212,23 @@ TEST_CASE("deepseek2 load errors name the key or tensor") {
     CHECK(contains(e, "expert_shared_count"));
   }
 }
+
+TEST_CASE("small MoE presets: DeepSeek-V3-shaped deepseek2 and Qwen3-30B-A3B-shaped qwen3moe") {
+  const ModelConfig ds = synthetic_config(synthetic_preset("small", "deepseek2"));
+  CHECK(ds.is_mla());
+  CHECK(ds.moe.n_expert == 64);
+  CHECK(ds.moe.n_expert_used == 6);
+  CHECK(ds.moe.n_shared == 2);
+  CHECK(ds.moe.n_group == 8);
+  CHECK(ds.moe.n_group_used == 4);
+  CHECK(ds.moe.n_leading_dense == 1);
+  CHECK(ds.moe.probs_bias);
+  const ModelConfig q = synthetic_config(synthetic_preset("small", "qwen3moe"));
+  CHECK(q.moe.n_expert == 64);
+  CHECK(q.moe.n_expert_used == 8);
+  // Total parameters about 1B: experts dominate.
+  const int64_t experts = q.n_layer * q.moe.n_expert * 3 * q.n_embd * q.moe.n_ff_exp;
+  CHECK(experts > 800'000'000);
+  CHECK(experts < 1'100'000'000);
+  CHECK_THROWS_AS(synthetic_preset("small", "llama"), Error);
+}

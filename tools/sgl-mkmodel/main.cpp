@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   HfQuantSpec hq;
   std::string hf_quant, twin_out;
   app.add_option("--arch", arch, "llama, qwen2, qwen3, qwen2moe, qwen3moe, mixtral or deepseek2")->capture_default_str();
-  app.add_option("--preset", preset, "tiny, 110m or 1b")->capture_default_str();
+  app.add_option("--preset", preset, "tiny, 110m, 1b; small for deepseek2 / qwen3moe")->capture_default_str();
   app.add_option("--type", type,
                  "weight type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k..q6_k (K-quants: Q8_0 for rows "
                  "not a multiple of 256)")

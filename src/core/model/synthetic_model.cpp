@@ -220,8 +220,34 @@ SyntheticSpec synthetic_preset(const std::string& preset, const std::string& arc
     s.n_vocab = 32000, s.n_embd = 768, s.n_layer = 12, s.n_head = 12, s.n_head_kv = 12, s.n_ff = 2048;
   } else if (preset == "1b") {
     s.n_vocab = 32000, s.n_embd = 2048, s.n_layer = 16, s.n_head = 32, s.n_head_kv = 8, s.n_ff = 5632;
+  } else if (preset == "small" && (arch == "deepseek2" || arch == "qwen3moe")) {
+    s.n_vocab = 32000, s.n_embd = 1024, s.n_ctx = 4096;
   } else {
-    SGL_THROW(Status::kInvalidArgument, "unknown synthetic model preset '{}' (tiny, 110m, 1b)", preset);
+    SGL_THROW(Status::kInvalidArgument,
+              "unknown synthetic model preset '{}' (tiny, 110m, 1b; small for deepseek2 and qwen3moe)", preset);
+  }
+  if (preset == "small" && arch == "deepseek2") {
+    // DeepSeek-V3's shape scaled down: MLA, 64 routed experts (6 used) in 8 groups (4 kept),
+    // 2 shared, one leading dense layer, sigmoid + bias routing x2.5, YaRN. About 0.45B total.
+    s.n_layer = 8, s.n_head = 16, s.n_head_kv = 1, s.n_ff = 2816;
+    s.q_lora_rank = 384, s.kv_lora_rank = 256, s.qk_nope = 64, s.qk_rope = 32, s.v_head_dim = 64;
+    s.n_expert = 64, s.n_expert_used = 6, s.n_ff_exp = 256, s.n_shared = 2, s.n_leading_dense = 1;
+    s.n_group = 8, s.n_group_used = 4;
+    s.sigmoid_gating = true, s.probs_bias = true, s.norm_weights = true, s.weights_scale = 2.5f;
+    s.yarn_factor = 4.0f, s.yarn_original_context = 1024;
+    s.name = "sgl-synthetic-deepseek2-small";
+    validate_synthetic_spec(s);
+    return s;
+  }
+  if (preset == "small" && arch == "qwen3moe") {
+    // Qwen3-30B-A3B's shape scaled to about 1B total: 64 experts of 384, 8 used, GQA 16/4,
+    // head_dim 64, every layer MoE.
+    s.n_layer = 12, s.n_head = 16, s.n_head_kv = 4, s.head_dim = 64, s.n_ff = 3072;
+    s.n_expert = 64, s.n_expert_used = 8, s.n_ff_exp = 384;
+    s.rope_theta = 1000000.0f, s.rms_eps = 1e-6f;
+    s.name = "sgl-synthetic-qwen3moe-small";
+    validate_synthetic_spec(s);
+    return s;
   }
   if (arch == "deepseek2") {
     // DeepSeek-V3-like routing and attention, scaled down.

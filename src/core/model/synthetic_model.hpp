@@ -59,7 +59,9 @@ struct SyntheticSpec {
   uint64_t seed = 1;
 };
 
-// Presets: "tiny" (vocab 512, embd 64, 2 layers, 4/2 heads, ff 128; MoE archs and "mixtral":
+// Presets: "small" (deepseek2: DeepSeek-V3-shaped, ~0.45B, 64 experts / 6 used / 2 shared,
+// 8 groups / 4 kept, one dense layer; qwen3moe: Qwen3-30B-A3B-shaped, ~1B, 64 experts / 8 used),
+// "tiny" (vocab 512, embd 64, 2 layers, 4/2 heads, ff 128; MoE archs and "mixtral":
 // 8 experts, 2 used, expert ff 32, qwen2moe shared ff 64; deepseek2: 3 layers (1 dense), 4
 // heads, q_lora 32, kv_lora 48, nope/rope/v 16, 8 experts in 4 groups (2 used), 2 used, one
 // shared, sigmoid + bias, weights normalised and x2.5, YaRN x4 from 512), "110m" (dim 768, 12 layers,
