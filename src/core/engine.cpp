@@ -59,7 +59,12 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
              : cfg.kv_cache_dtype == "bf16" ? kernels::DType::BF16
              : cfg.kv_cache_dtype == "q8_0" ? kernels::DType::Q8_0
                                             : kernels::DType::F16;
-  PoolPlan plan = plan_kv_pool(cfg, kc, model_weight_bytes(*m.model), m.config.context_length);
+  // Resident weights: the model's tensors, plus the backend's repacked copies, minus the pages of
+  // the originals it released after packing (Backend::weight_memory).
+  const kernels::Backend::WeightMemory wm = m.backend->weight_memory();
+  const size_t file_weights = model_weight_bytes(*m.model);
+  const size_t weights = file_weights + wm.packed - std::min(wm.released, file_weights);
+  PoolPlan plan = plan_kv_pool(cfg, kc, weights, m.config.context_length);
   kc.n_pages = plan.n_pages;
   m.pool = std::make_unique<KvPool>(kc, *m.backend);
   m.cache = std::make_unique<RadixCache>(*m.pool, cfg.disable_radix_cache);
@@ -100,6 +105,18 @@ Engine::Engine(const EngineConfig& cfg) : impl_(std::make_unique<Impl>()) {
   SGL_LOG_INFO("engine: {} on {}; KV pool {} tokens ({} pages of {}, {}; {}), context {}, max running {}",
                mc.summary(), m.backend->describe(), pool_tokens, kc.n_pages, kc.page_size,
                kernels::dtype_name(kc.dtype), plan.how, m.config.context_length, m.config.max_running_requests);
+  // Where the memory goes, so a deployment can size the host (scratch is the bound for the
+  // largest step: a full prefill budget plus one decode token per running request).
+  const int64_t step_tokens = cfg.max_prefill_tokens + m.config.max_running_requests;
+  const size_t scratch = Transformer::scratch_bytes(mc, step_tokens, m.config.max_running_requests) +
+                         static_cast<size_t>(m.config.max_running_requests) * mc.n_vocab * sizeof(float);
+  constexpr double kMiB = 1024.0 * 1024.0;
+  SGL_LOG_INFO("engine memory: weights {:.1f} MiB resident ({:.1f} MiB of tensors, {:.1f} MiB repacked, {:.1f} MiB of "
+               "originals released), KV pool {:.1f} MiB, scratch up to {:.1f} MiB (a step of {} tokens)",
+               static_cast<double>(weights) / kMiB, static_cast<double>(file_weights) / kMiB,
+               static_cast<double>(wm.packed) / kMiB, static_cast<double>(wm.released) / kMiB,
+               static_cast<double>(KvPool::bytes_per_token(kc) * static_cast<size_t>(pool_tokens)) / kMiB,
+               static_cast<double>(scratch) / kMiB, step_tokens);
 }
 
 Engine::~Engine() {

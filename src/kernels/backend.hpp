@@ -118,6 +118,14 @@ class Backend {
   virtual WeightView prepare_weight(const WeightView& w) { return w; }
   // Frees what prepare_weight made for `w` (no-op for views it did not repack).
   virtual void release_weight(const WeightView& w) {}
+  // Bytes of the repacked copies prepare_weight holds now, and of their sources' pages it handed
+  // back to the OS after packing (read-only file maps only; the views stay readable). Resident
+  // weight memory is the model's bytes + packed - released: what the KV planner subtracts.
+  struct WeightMemory {
+    size_t packed = 0;
+    size_t released = 0;
+  };
+  virtual WeightMemory weight_memory() const { return {}; }
 
   // y[m][w.rows] = x[m][w.cols] · Wᵀ.
   virtual void matmul(const float* x, int64_t m, const WeightView& w, float* y) = 0;

@@ -67,6 +67,14 @@ std::vector<kernels::WeightView*> Transformer::matmul_weights() {
   return out;
 }
 
+size_t Transformer::scratch_bytes(const ModelConfig& c, int64_t n_tokens, int64_t n_logits) {
+  // The slots forward() sizes below: x, h, attn/q (qw), k, v (kvw), gate, up (ff_max), out rows.
+  const int64_t qw = c.n_head * c.head_dim, kvw = c.n_head_kv * c.head_dim;
+  const int64_t ff_max = std::max(c.n_ff, c.moe.n_ff_shexp);
+  const int64_t floats = n_tokens * (2 * c.n_embd + 2 * qw + 2 * kvw + 2 * ff_max) + n_logits * c.n_embd;
+  return static_cast<size_t>(floats) * sizeof(float);
+}
+
 float* Transformer::scratch(size_t slot, size_t n) {
   auto& v = scratch_[slot];
   if (v.size() < n) v.resize(n);

@@ -28,6 +28,10 @@ class Transformer {
   // Writes batch.logit_rows.size() × n_vocab logits (host memory) and stores the batch's K/V in
   // `kv` (one KvLayer per model layer, from a KvPool).
   void forward(const ForwardBatch& batch, const std::vector<kernels::KvLayer>& kv, float* logits);
+  // Host scratch forward() holds after a step of n_tokens tokens with n_logits logit rows (its
+  // activation buffers are kept at their high-water mark), not counting the caller's logits and
+  // the routed-expert buffers of MoE layers. For start-up memory reports.
+  static size_t scratch_bytes(const ModelConfig& c, int64_t n_tokens, int64_t n_logits);
 
  private:
   float* scratch(size_t slot, size_t n);

@@ -19,6 +19,7 @@
 #include "core/support/check.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/file_pages.hpp"
 #include "kernels/cpu/moe_cpu.hpp"
 #include "kernels/moe_routing.hpp"
 #include "kernels/quant.hpp"
@@ -128,7 +129,14 @@ class CpuBackend final : public Backend {
                       std::min<int64_t>(k_.pack_rows, w.rows - r), w.cols, dst + static_cast<size_t>(g) * gbytes);
       }
     });
-    packed_.emplace(dst, Packed{gbytes, chunk});
+    // The packed copy is all matmul reads from now on: give the original's pages back, or the
+    // matrix is resident twice (a 1B model's weights would cost 2x the GGUF). Only pages of a
+    // read-only file map are dropped, and they fault back in if anything reads `data` again
+    // (the embedding rows of a tied output matrix, another backend).
+    const size_t released = cpu::drop_file_pages(src, stride * static_cast<size_t>(w.rows));
+    packed_.emplace(dst, Packed{gbytes, chunk, bytes, released});
+    memory_.packed += bytes;
+    memory_.released += released;
     WeightView out = w;
     out.packed = dst;
     return out;
@@ -137,9 +145,13 @@ class CpuBackend final : public Backend {
   void release_weight(const WeightView& w) override {
     auto it = w.packed ? packed_.find(w.packed) : packed_.end();
     if (it == packed_.end()) return;
+    memory_.packed -= it->second.bytes;
+    memory_.released -= it->second.released;
     free_weights(it->second.chunk);
     packed_.erase(it);
   }
+
+  WeightMemory weight_memory() const override { return memory_; }
 
   void matmul(const float* x, int64_t m, const WeightView& w, float* y) override {
     if (!(matmul_supported(w.dtype)))
@@ -447,7 +459,9 @@ class CpuBackend final : public Backend {
   struct Packed {
     size_t group_bytes;
     size_t chunk;  // index into chunks_
+    size_t bytes, released;  // of the copy; of the source's pages dropped after packing
   };
+  WeightMemory memory_;
   std::unordered_map<const void*, Packed> packed_;  // prepare_weight's copies
   std::vector<Chunk> chunks_;
 };
