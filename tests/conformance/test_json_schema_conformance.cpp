@@ -24,10 +24,14 @@ std::vector<ordered_json> load_sample() {
   std::vector<ordered_json> out;
   auto dir = sgl::test::require_shared("conformance/jsonschema/sample.jsonl");
   if (!dir) return out;
-  std::ifstream in(*dir / "conformance/jsonschema/sample.jsonl");
+  const auto path = *dir / "conformance/jsonschema/sample.jsonl";
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in.good(), "cannot open " << path.string());
   std::string line;
   while (std::getline(in, line))
     if (!line.empty()) out.push_back(ordered_json::parse(line));
+  // The sample's size (its README): a truncated or swapped file must not pass on fewer cases.
+  CHECK(out.size() == 30);
   return out;
 }
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -19,9 +20,16 @@ std::optional<std::filesystem::path> shared_dir() {
   return p;
 }
 
+namespace {
+std::atomic<int> g_skipped{0};
+}  // namespace
+
+int skipped_for_missing_data() { return g_skipped.load(); }
+
 std::optional<std::filesystem::path> require_shared(const std::string& what) {
   auto d = shared_dir();
   if (!d) {
+    g_skipped.fetch_add(1);
     std::printf("SKIPPED %s: SGL_SHARED_DIR is not set (or not a directory)\n", what.c_str());
     MESSAGE("skipped " << what << ": SGL_SHARED_DIR is not set");
   }
